@@ -1,0 +1,184 @@
+/* Three FIFO rings (one per priority) under one mutex. Each ring can hold
+ * the whole capacity, so a push only checks the shared count. A pop picks,
+ * in order: the oldest head that has waited longer than max_wait (aging),
+ * else the head of the highest non-empty level. Workers wait on `ready`;
+ * pushes signal one worker, close and resume broadcast. */
+
+#include "orderd/queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "common/clock.h"
+#include "common/xalloc.h"
+
+typedef struct ring {
+    order_t **slots;
+    size_t head, len;
+} ring_t;
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t ready;
+    size_t cap, len;
+    ring_t lv[ORDER_PRIORITIES];
+    int64_t max_wait_ns;
+    bool closed, paused;
+    uint64_t aged;
+};
+
+queue_t *queue_new(size_t capacity, int64_t max_wait_ns)
+{
+    queue_t *q = xcalloc(1, sizeof(*q));
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->ready, NULL);
+    q->cap = capacity;
+    q->max_wait_ns = max_wait_ns;
+    for (int i = 0; i < ORDER_PRIORITIES; i++)
+        q->lv[i].slots = xcalloc(capacity, sizeof(order_t *));
+    return q;
+}
+
+void queue_free(queue_t *q)
+{
+    if (!q)
+        return;
+    for (int i = 0; i < ORDER_PRIORITIES; i++)
+        free(q->lv[i].slots);
+    pthread_cond_destroy(&q->ready);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+int queue_push(queue_t *q, order_t *o)
+{
+    int rc = 0;
+    pthread_mutex_lock(&q->mu);
+    if (q->closed) {
+        rc = -EPIPE;
+    } else if (q->len >= q->cap) {
+        rc = -EAGAIN;
+    } else {
+        ring_t *r = &q->lv[o->priority - 1];
+        r->slots[(r->head + r->len) % q->cap] = o;
+        r->len++;
+        q->len++;
+        pthread_cond_signal(&q->ready);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+/* Called with the lock held and q->len > 0. */
+static order_t *take(queue_t *q)
+{
+    int pick = -1;
+    if (q->max_wait_ns > 0) {
+        int64_t limit = clock_mono_ns() - q->max_wait_ns;
+        for (int p = 0; p < ORDER_PRIORITIES; p++) {
+            ring_t *r = &q->lv[p];
+            if (!r->len)
+                continue;
+            int64_t t = r->slots[r->head]->accepted_mono_ns;
+            if (t < limit &&
+                (pick < 0 || t < q->lv[pick].slots[q->lv[pick].head]->accepted_mono_ns))
+                pick = p;
+        }
+    }
+    int first = 0;
+    while (!q->lv[first].len)
+        first++;
+    if (pick < 0)
+        pick = first;
+    else if (pick != first)
+        q->aged++;
+    ring_t *r = &q->lv[pick];
+    order_t *o = r->slots[r->head];
+    r->head = (r->head + 1) % q->cap;
+    r->len--;
+    q->len--;
+    return o;
+}
+
+order_t *queue_pop(queue_t *q)
+{
+    order_t *o = NULL;
+    pthread_mutex_lock(&q->mu);
+    while (!q->closed && (q->paused || q->len == 0))
+        pthread_cond_wait(&q->ready, &q->mu);
+    if (q->len > 0)
+        o = take(q);
+    pthread_mutex_unlock(&q->mu);
+    return o;
+}
+
+order_t *queue_try_pop(queue_t *q)
+{
+    order_t *o = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->len > 0 && (!q->paused || q->closed))
+        o = take(q);
+    pthread_mutex_unlock(&q->mu);
+    return o;
+}
+
+void queue_close(queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->closed = true;
+    q->paused = false;
+    pthread_cond_broadcast(&q->ready);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void queue_set_paused(queue_t *q, bool paused)
+{
+    pthread_mutex_lock(&q->mu);
+    if (!q->closed)
+        q->paused = paused;
+    pthread_cond_broadcast(&q->ready);
+    pthread_mutex_unlock(&q->mu);
+}
+
+bool queue_paused(queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool p = q->paused;
+    pthread_mutex_unlock(&q->mu);
+    return p;
+}
+
+size_t queue_length(queue_t *q, int priority)
+{
+    pthread_mutex_lock(&q->mu);
+    size_t n = priority >= 1 && priority <= ORDER_PRIORITIES ? q->lv[priority - 1].len : q->len;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+size_t queue_capacity(const queue_t *q) { return q->cap; }
+
+uint64_t queue_aged(queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    uint64_t n = q->aged;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+int64_t queue_oldest_ns(queue_t *q)
+{
+    int64_t oldest = 0;
+    pthread_mutex_lock(&q->mu);
+    for (int p = 0; p < ORDER_PRIORITIES; p++) {
+        ring_t *r = &q->lv[p];
+        if (r->len) {
+            int64_t t = r->slots[r->head]->accepted_mono_ns;
+            if (!oldest || t < oldest)
+                oldest = t;
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+    return oldest;
+}
