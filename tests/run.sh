@@ -2,6 +2,7 @@
 # Runs every test given on the command line and prints one summary line.
 #   Criterion binaries (unit, integration): their "Synthesis" counts are added.
 #   Shell scripts (e2e): each counts as one test; exit 77 means skipped.
+# Env: BUILD (test binaries, logs), ORDERD_BUILD (programs; default BUILD).
 # Each test's output goes to $BUILD/test-logs/<name>.log and is printed when
 # it fails. Exit status is non-zero when anything failed.
 set -uo pipefail
@@ -9,8 +10,10 @@ set -uo pipefail
 BUILD=${BUILD:-build}
 logs="$BUILD/test-logs"
 mkdir -p "$logs"
-export ORDERD_BUILD="$BUILD"
-export ORDERD_BIN="$BUILD/bin/orderd"
+# ORDERD_BUILD: where the programs under test are (differs from BUILD, the
+# test binaries' folder, under SANITIZE=thread).
+export ORDERD_BUILD="${ORDERD_BUILD:-$BUILD}"
+export ORDERD_BIN="$ORDERD_BUILD/bin/orderd"
 
 passed=0 failed=0 skipped=0
 failures=()

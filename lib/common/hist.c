@@ -76,6 +76,8 @@ uint64_t hist_quantile(const hist_t *h, double q)
     uint64_t rank = (uint64_t)(q * (double)total + 0.5);
     if (rank < 1)
         rank = 1;
+    if (rank >= total && h->max)
+        return h->max;
     uint64_t seen = 0;
     for (int i = 0; i < HIST_BUCKETS; i++) {
         seen += h->buckets[i];

@@ -116,7 +116,7 @@ server_t *server_spawn(const char *const *argv, const char *ready_flag)
         char *err = server_stderr(s);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        cr_fatal("%s did not report its port; stderr:\n%s", args[0], err ? err : "");
+        harness_fail("%s did not report its port; stderr:\n%s", args[0], err ? err : "");
     }
     snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
     if (s->admin_port)
@@ -173,12 +173,12 @@ int server_wait(server_t *s, int timeout_s)
     if (r != s->pid) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
-        cr_fatal("process %d did not exit within %d s; stderr:\n%s", (int)s->pid, timeout_s,
-                 err ? err : "");
+        harness_fail("process %d did not exit within %d s; stderr:\n%s", (int)s->pid, timeout_s,
+                     err ? err : "");
     }
     if (err && (strstr(err, "AddressSanitizer") || strstr(err, "ThreadSanitizer") ||
                 strstr(err, "LeakSanitizer") || strstr(err, "runtime error:")))
-        cr_fatal("sanitizer report in stderr:\n%s", err);
+        harness_fail("sanitizer report in stderr:\n%s", err);
     free(err);
     unlink(s->stderr_path);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -10,6 +10,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <criterion/criterion.h>
+
+/* Fails the current test with a message and does not return. */
+#define harness_fail(...)                                                                          \
+    do {                                                                                           \
+        cr_assert_fail(__VA_ARGS__);                                                               \
+        __builtin_unreachable();                                                                   \
+    } while (0)
+
 typedef struct server {
     pid_t pid;
     int port;       /* first number the binary wrote on its ready fd */
