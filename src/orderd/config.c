@@ -39,6 +39,8 @@ static const option_t options[] = {
     {"http-threads", K_INT, F(http_threads), 0, "0",
      "HTTP threads (0 = one per core; 1 is best when a load generator shares a 2-core box)"},
     {"max-connections", K_INT, F(max_connections), 0, "1024", "maximum open HTTP connections"},
+    {"max-connections-per-ip", K_INT, F(max_connections_per_ip), 0, "512",
+     "maximum open HTTP connections from one client address"},
     {"conn-timeout", K_DUR, F(conn_timeout_ns), 0, "30s", "idle HTTP connection timeout"},
     {"workers", K_INT, F(workers), 0, "10", "worker threads"},
     {"results", K_INT, F(results_threads), 0, "1", "results-stage threads"},
@@ -179,10 +181,10 @@ void config_usage(FILE *out)
         char env[64], left[64];
         env_name(o, env, sizeof(env));
         snprintf(left, sizeof(left), "--%s%s", o->name, o->kind == K_BOOL ? "[=BOOL]" : " VALUE");
-        fprintf(out, "  %-24s %s\n  %-24s [%s, default: %s]\n", left, o->help, "", env,
+        fprintf(out, "  %-31s %s\n  %-31s [%s, default: %s]\n", left, o->help, "", env,
                 *o->def ? o->def : "none");
     }
-    fprintf(out, "  %-24s %s\n\n", "-h, --help", "print this help and exit");
+    fprintf(out, "  %-31s %s\n\n", "-h, --help", "print this help and exit");
     fprintf(out, "Endpoints: POST /orders, GET /orders/{id}, GET /stats, GET /health,\n"
                  "GET /metrics, GET /debug/pprof/ (see README.md).\n");
 }
@@ -241,9 +243,10 @@ int config_load(config_t *cfg, int argc, char **argv, char *err, size_t errlen)
         cfg->http_threads = n > 0 ? (int)n : 1;
     }
     if (cfg->http_threads < 1 || cfg->workers < 1 || cfg->results_threads < 1 ||
-        cfg->max_connections < 1) {
+        cfg->max_connections < 1 || cfg->max_connections_per_ip < 1) {
         snprintf(err, errlen,
-                 "--http-threads, --workers, --results and --max-connections must be at least 1");
+                 "--http-threads, --workers, --results, --max-connections and "
+                 "--max-connections-per-ip must be at least 1");
         return -EINVAL;
     }
     if (cfg->workers > 1024 || cfg->results_threads > 64 || cfg->http_threads > 64) {

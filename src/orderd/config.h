@@ -16,6 +16,7 @@ typedef struct config {
     char admin_listen[128]; /* "" = none */
     int http_threads;
     int max_connections;
+    int max_connections_per_ip;
     int64_t conn_timeout_ns;
     int workers;
     int results_threads;
