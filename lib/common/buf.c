@@ -133,10 +133,30 @@ void buf_json_key(buf_t *b, const char *key, bool *first)
 
 void buf_json_i64(buf_t *b, int64_t v) { buf_printf(b, "%" PRId64, v); }
 
+void buf_json_num(buf_t *b, double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    char tmp[40];
+    /* The shortest of %.15g..%.17g that reads back as the same double. */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    buf_puts(b, tmp);
+}
+
 void buf_json_f64(buf_t *b, double v, int decimals)
 {
     if (!isfinite(v))
         v = 0;
+    if (fabs(v) >= 1e15) {
+        /* Fixed notation would print an integer literal beyond 2^53 that
+         * JSON parsers refuse or round; exponent notation keeps it a real. */
+        buf_json_num(b, v);
+        return;
+    }
     buf_printf(b, "%.*f", decimals, v);
     /* Trim trailing zeros ("12.500" -> "12.5", "3.000" -> "3"). */
     if (decimals > 0) {

@@ -39,7 +39,11 @@ void buf_json_strn(buf_t *b, const char *s, size_t n);
 /* Writes "key": (with a leading comma unless *first), then clears *first. */
 void buf_json_key(buf_t *b, const char *key, bool *first);
 void buf_json_i64(buf_t *b, int64_t v);
-/* Writes a finite double with up to `decimals` decimals (non-finite -> 0). */
+/* Writes a double exactly: the shortest decimal that reads back as the same
+ * value (non-finite -> 0). */
+void buf_json_num(buf_t *b, double v);
+/* Writes a finite double rounded to `decimals` decimals, trailing zeros
+ * trimmed (non-finite -> 0); for display values such as milliseconds. */
 void buf_json_f64(buf_t *b, double v, int decimals);
 
 #endif

@@ -249,7 +249,7 @@ void order_to_json(const order_t *o, buf_t *out)
     buf_puts(out, "{\"id\":");
     buf_json_str(out, o->id);
     buf_puts(out, ",\"amount\":");
-    buf_json_f64(out, o->amount, 2);
+    buf_json_num(out, o->amount);
     buf_puts(out, ",\"items\":[");
     for (size_t i = 0; i < o->nitems; i++) {
         if (i)
@@ -294,7 +294,7 @@ void order_status_json(const order_t *o, buf_t *out)
     buf_puts(out, ",\"error\":");
     buf_json_str(out, o->error);
     buf_printf(out, ",\"worker_id\":%d,\"final_amount\":", o->worker_id);
-    buf_json_f64(out, o->final_amount, 2);
+    buf_json_num(out, o->final_amount);
     buf_puts(out, ",\"queue_wait_ms\":");
     buf_json_f64(out, (double)(o->started_mono_ns - o->accepted_mono_ns) / 1e6, 3);
     buf_puts(out, ",\"processing_time_ms\":");

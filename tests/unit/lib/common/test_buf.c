@@ -40,6 +40,15 @@ Test(buf, json_escaping)
     buf_json_i64(&b, -7);
     buf_putc(&b, '}');
     cr_assert_str_eq(b.data, "{\"a\":12.5,\"b\":3,\"c\":-7}");
+    buf_reset(&b);
+    buf_json_f64(&b, 3.3e38, 2);
+    cr_assert_str_eq(b.data, "3.3e+38", "huge values stay real numbers");
+    buf_reset(&b);
+    buf_json_num(&b, 0.002);
+    cr_assert_str_eq(b.data, "0.002");
+    buf_reset(&b);
+    buf_json_num(&b, 0.1 + 0.2);
+    cr_assert_str_eq(b.data, "0.30000000000000004", "exact round trip");
     buf_destroy(&b);
 }
 
