@@ -66,8 +66,18 @@ static const option_t options[] = {
     {"load", K_LOAD, F(load), S(load), "", "built-in load: normal | high | burst | mixed | all"},
     {"profiling", K_BOOL, F(profiling), 0, "true",
      "serve /debug/pprof and /metrics on the API listener when it is loopback"},
+    {"heap-profile", K_BOOL, F(heap_profile), 0, "true",
+     "sample allocations from the start for /debug/pprof/heap (jemalloc builds)"},
+    {"heap-profile-rate", K_SIZE, F(heap_profile_rate), 0, "524288",
+     "mean bytes between heap samples, rounded to a power of two"},
     {"ready-fd", K_INT, F(ready_fd), 0, "-1",
      "write the bound port(s) and a newline to this fd when ready"},
+    {"leak-interval", K_DUR, F(leak_interval_ns), 0, "10s",
+     "leak watch: sample heap, RSS, threads and fds this often (0 = off)"},
+    {"leak-window", K_INT, F(leak_window), 0, "6",
+     "leak watch: growth over this many samples raises orderd_leak_suspected"},
+    {"debug-leak", K_STR, F(debug_leak), S(debug_leak), "",
+     "lab aid, off by default: leak deliberately every leak interval: threads | heap"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -247,6 +257,16 @@ int config_load(config_t *cfg, int argc, char **argv, char *err, size_t errlen)
         snprintf(err, errlen,
                  "--http-threads, --workers, --results, --max-connections and "
                  "--max-connections-per-ip must be at least 1");
+        return -EINVAL;
+    }
+    if (cfg->debug_leak[0] && strcmp(cfg->debug_leak, "threads") != 0 &&
+        strcmp(cfg->debug_leak, "heap") != 0) {
+        snprintf(err, errlen, "--debug-leak: expected threads or heap, got '%s'", cfg->debug_leak);
+        return -EINVAL;
+    }
+    if (cfg->leak_window < 3 || cfg->leak_window > 1000) {
+        snprintf(err, errlen, "--leak-window: expected 3 to 1000 samples, got %d",
+                 cfg->leak_window);
         return -EINVAL;
     }
     if (cfg->workers > 1024 || cfg->results_threads > 64 || cfg->http_threads > 64) {

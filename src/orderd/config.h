@@ -33,8 +33,14 @@ typedef struct config {
     char log_level[16];
     char load[32]; /* built-in load scenario, "" = none */
     int ready_fd;  /* -1 = none */
+    /* leak watch */
+    int64_t leak_interval_ns; /* 0 = off */
+    int leak_window;          /* samples that must show growth */
+    char debug_leak[16];      /* "" | "threads" | "heap": deliberate leak (lab aid) */
     /* profiling (cprof) */
     bool profiling; /* serve /debug/pprof on the API listener when loopback */
+    bool heap_profile;        /* jemalloc allocation sampling on from the start */
+    size_t heap_profile_rate; /* mean sampling interval, bytes (Go: MemProfileRate) */
 } config_t;
 
 /* Fills cfg from defaults, environment and argv. Returns 0, 1 when --help

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "cprof/heap.h"
 #include "orderd/admin.h"
 #include "orderd/api.h"
 #include "orderd/app.h"
@@ -113,6 +114,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const config_t *cfg = &app->cfg;
+    /* Heap sampling first, so that start-up allocations are in the profile. */
+    if (cfg->heap_profile && !cprof_heap_unavailable() &&
+        (rc = cprof_heap_start(cfg->heap_profile_rate)) != 0)
+        log_warn("heap profiling not started: %s", strerror(-rc));
     stats_init(&app->stats);
     app->queue = queue_new(cfg->queue_capacity, cfg->max_queue_wait_ns);
     app->store = store_new(cfg->results_capacity);

@@ -1,0 +1,19 @@
+#ifndef LAB_LABPROF_H
+#define LAB_LABPROF_H
+
+/* The seed's -cpuprofile and -memprofile, on cprof: a CPU profile of the
+ * whole run, and a heap profile (alloc_objects, alloc_space, inuse_objects,
+ * inuse_space) with sampling switched on from the start, written at the end
+ * as gzipped profile.proto files that go tool pprof opens.
+ *
+ * Main thread only. Failures are warnings (the run goes on without that
+ * profile), printed on stderr. */
+
+#include "lab/labcfg.h"
+
+/* Starts what cfg asks for. */
+void labprof_start(const labcfg_t *cfg);
+/* Stops the CPU profile and writes both files. */
+void labprof_finish(const labcfg_t *cfg);
+
+#endif

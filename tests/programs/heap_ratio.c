@@ -1,0 +1,83 @@
+/* heap_ratio: a known allocation pattern for the heap e2e test.
+ *
+ *   heap_ratio OUTDIR [RATE]
+ *
+ * ratio_three allocates three times the bytes ratio_one does; ratio_three's
+ * objects are freed, ratio_one's stay live. Then it writes OUTDIR/heap.txt
+ * (legacy text, debug=1). The test reads them with go tool pprof: alloc_space
+ * shows both functions 3:1, inuse_space only ratio_one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/heap.h"
+#include "cprof/memstats.h"
+
+#define UNIT (64u << 20) /* ratio_one's bytes */
+#define OBJ 8000
+
+static void *live[UNIT / OBJ + 1];
+
+__attribute__((noinline)) void ratio_three(void)
+{
+    for (size_t i = 0; i < 3 * (UNIT / OBJ); i++) {
+        void *p = malloc(OBJ);
+        __asm__ volatile("" ::"r"(p) : "memory");
+        free(p);
+    }
+}
+
+__attribute__((noinline)) void ratio_one(void)
+{
+    for (size_t i = 0; i < UNIT / OBJ; i++) {
+        live[i] = malloc(OBJ);
+        __asm__ volatile("" ::"r"(live[i]) : "memory");
+    }
+}
+
+static int write_text(const char *dir, const char *name, const cprof_heap_t *h)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    cprof_memstats_t ms;
+    cprof_memstats_read_now(&ms);
+    int rc = cprof_heap_write_text(h, &ms, f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: heap_ratio OUTDIR [RATE]\n");
+        return 2;
+    }
+    const char *why = cprof_heap_unavailable();
+    if (why) {
+        fprintf(stderr, "heap_ratio: %s\n", why);
+        return 77;
+    }
+    size_t rate = argc > 2 ? strtoull(argv[2], NULL, 10) : 65536;
+    int rc = cprof_heap_start(rate);
+    if (rc == 0) {
+        ratio_three();
+        ratio_one();
+        cprof_heap_t *h = NULL;
+        rc = cprof_heap_snapshot(&h);
+        if (rc == 0)
+            rc = write_text(argv[1], "heap.txt", h);
+        cprof_heap_free(h);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "heap_ratio: %s\n", strerror(-rc));
+        return 1;
+    }
+    for (size_t i = 0; i < UNIT / OBJ; i++)
+        free(live[i]);
+    return 0;
+}
