@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Throughput, CPU cost, latency and memory per order of orderd, measured
 # with orderload over real HTTP on 127.0.0.1. Prints RESULT lines (see
-# bench/run.sh); never asserts timing. Bounded: about 100 s in all, most of
-# it filling a paused queue with 1M orders.
+# bench/run.sh); never asserts timing. Bounded: about 100 s on a quiet
+# 2-core machine, most of it filling a paused queue with 1M orders (the fill
+# stops after 90 s; the bytes per order are then from what was queued).
 #
 #  1. max load: orderd --work none --http-threads 1 (the load generator
 #     shares this 2-core box), orderload --max for BENCH_SECONDS:
@@ -106,7 +107,7 @@ start_server --work none --http-threads 1 --paused --queue-capacity $((FILL + FI
 rss0=$(rss_kib "$pid")
 q0=$(stat_field queue_length)
 t0=$(date +%s)
-"$ORDERLOAD_BIN" --url "$base" --max --count "$FILL" --duration 300s --connections "$CONNS" \
+"$ORDERLOAD_BIN" --url "$base" --max --count "$FILL" --duration 90s --connections "$CONNS" \
     --json --quiet --max-error-rate 1 >"$tmp/fill.json"
 rss1=$(rss_kib "$pid")
 q1=$(stat_field queue_length)

@@ -67,6 +67,15 @@ int64_t cprof_heap_time_ns(const cprof_heap_t *h);
  * inuse_objects, inuse_space. */
 void cprof_heap_totals(const cprof_heap_t *h, int64_t totals[4]);
 
+/* Writes the snapshot as gzipped profile.proto, what go tool pprof reads:
+ * sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+ * inuse_space/bytes; numeric label "bytes" (average object size); period
+ * type space/bytes with the sampling period; default_sample_type
+ * alloc_space when allocs (the /allocs view), else inuse_space. Frames are
+ * named in-process, so the profile reads without the binary. Returns 0,
+ * -ENOMEM or -EIO (writing failed). */
+int cprof_heap_write_pprof(const cprof_heap_t *h, bool allocs, FILE *out);
+
 /* Writes the snapshot in the legacy text format of Go's heap profile
  * (debug=1): a "heap profile: ... @ heap/<2*rate>" header, one
  * "inuse_objs: inuse_bytes [alloc_objs: alloc_bytes] @ pcs" line per stack
@@ -76,6 +85,36 @@ void cprof_heap_totals(const cprof_heap_t *h, int64_t totals[4]);
  * or a negative errno from writing. */
 struct cprof_memstats;
 int cprof_heap_write_text(const cprof_heap_t *h, const struct cprof_memstats *ms, FILE *out);
+
+/* The difference now - base (base taken first), as Go's delta profiles
+ * (?seconds=N): every value of every stack subtracted, stacks whose values
+ * all cancel dropped; in-use values are negative where more was freed than
+ * allocated. *out is a new snapshot owned by the caller; the inputs are not
+ * changed. Returns 0 or -ENOMEM. */
+int cprof_heap_delta(const cprof_heap_t *base, const cprof_heap_t *now, cprof_heap_t **out);
+/* For a delta, the time between its two snapshots; 0 for a snapshot. */
+int64_t cprof_heap_duration_ns(const cprof_heap_t *h);
+
+/* ---- HTTP --------------------------------------------------------------
+ * The endpoints of this module, independent of any HTTP server library:
+ *   /debug/pprof/heap, /debug/pprof/allocs  ?debug=1 text, ?gc=1 purge
+ *       first, ?seconds=N delta over N seconds (1..3600, not with debug)
+ *   /profile/memory  the seed's alias: purge, then the heap profile as an
+ *       attachment memory_profile_<unix>.prof
+ *   /profile/gc      JSON memory statistics before and after returning free
+ *       memory to the OS, and how long that took
+ * cprof_heap_http writes the body to `body` and fills reply. Errors are a
+ * one-line text body: 400 for bad parameters, 501 when heap profiling is
+ * unavailable in this build (with the reason), 500 otherwise. Blocks for
+ * ?seconds; any thread may call it. Returns false (nothing written) for a
+ * path it does not serve. */
+typedef struct cprof_heap_reply {
+    int status;
+    const char *content_type; /* static string */
+    char disposition[96];     /* Content-Disposition value, or "" */
+} cprof_heap_reply_t;
+
+bool cprof_heap_http(const char *path, const char *query, FILE *body, cprof_heap_reply_t *reply);
 
 /* Returns free memory to the OS before a snapshot (gc=1): flushes the
  * calling thread's cache and purges every arena. */

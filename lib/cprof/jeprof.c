@@ -165,8 +165,8 @@ int cprof__jeprof_parse(const char *text, size_t len, cprof__jeprof_t *out)
         if (*s == '@') {
             if (pending) /* the previous stack had no t*: line */
                 goto fail_inval;
-            if ((err = grow((void **)&out->samples, &scap, out->nsamples,
-                            sizeof(*out->samples))) < 0)
+            if ((err = grow((void **)&out->samples, &scap, out->nsamples, sizeof(*out->samples))) <
+                0)
                 goto fail;
             cprof__jeprof_sample_t *smp = &out->samples[out->nsamples];
             memset(smp, 0, sizeof(*smp));
@@ -182,8 +182,8 @@ int cprof__jeprof_parse(const char *text, size_t len, cprof__jeprof_t *out)
                 s += 2;
                 if (!read_u64(&s, 16, &pc))
                     goto fail_inval;
-                if ((err = grow((void **)&out->frames, &fcap, out->nframes,
-                                sizeof(*out->frames))) < 0)
+                if ((err = grow((void **)&out->frames, &fcap, out->nframes, sizeof(*out->frames))) <
+                    0)
                     goto fail;
                 out->frames[out->nframes++] = pc;
                 smp->nframes++;

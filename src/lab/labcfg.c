@@ -34,6 +34,12 @@ static const option_t options[] = {
     {"cpuprofile", K_STR, F(cpuprofile), S(cpuprofile), "", "write a CPU profile (pprof) to FILE"},
     {"memprofile", K_STR, F(memprofile), S(memprofile), "",
      "write a heap/allocs profile (pprof) to FILE at the end"},
+    {"memprofilerate", K_I64, F(memprofilerate), 0, "524288",
+     "mean bytes allocated between heap-profile samples (Go's MemProfileRate)"},
+    {"mutexprofilefraction", K_INT, F(mutex_fraction), 0, "10",
+     "record 1 in N lock contentions for /debug/pprof/mutex (0 = off)"},
+    {"blockprofilerate", K_I64, F(block_rate), 0, "0",
+     "record blocking events of this many ns on average for /debug/pprof/block (0 = off)"},
     {"metrics-addr", K_STR, F(metrics_addr), S(metrics_addr), NULL,
      "serve /metrics and /debug/pprof/ on host:port (\":PORT\" = 127.0.0.1:PORT; none = off)"},
     {"rate", K_RATE, F(rate), 0, "0", "tasks submitted per second (0 = as fast as they are taken)"},
@@ -117,7 +123,7 @@ void labcfg_usage(void *fp, const char *prog, const char *worker_type)
     for (size_t i = 0; i < NOPTS; i++) {
         const option_t *o = &options[i];
         const char *def = default_of(o, worker_type);
-        fprintf(f, "  -%-14s %s%s%s%s\n", o->name, o->help, *def ? " (default " : "", def,
+        fprintf(f, "  -%-21s %s%s%s%s\n", o->name, o->help, *def ? " (default " : "", def,
                 *def ? ")" : "");
     }
 }

@@ -18,6 +18,9 @@ typedef struct labcfg {
     int leak_cap;        /* -leak-cap: most helper threads the bad worker leaks */
     char cpuprofile[1024];
     char memprofile[1024];
+    int64_t memprofilerate; /* -memprofilerate: mean bytes between heap samples */
+    int mutex_fraction;     /* -mutexprofilefraction: 1/N contentions recorded */
+    int64_t block_rate;     /* -blockprofilerate: ns (0 = off) */
     char metrics_addr[128]; /* host:port, ":port", or "none" */
     int ready_fd;           /* -ready-fd: write "PORT\n" here once serving (-1: no) */
     bool quiet;             /* -quiet: no progress lines */

@@ -1,15 +1,12 @@
 /* See labhttp.h. We bind the socket ourselves (port 0 works and the bound
- * port is known), hand it to libmicrohttpd, and name its internal thread
- * through /proc/self/task/TID/comm (libmicrohttpd offers no hook), so
- * thread dumps and profiles read "lab-http". Bodies are built in a buf_t and
- * handed over with MHD_RESPMEM_MUST_FREE. */
+ * port is known) and hand it to libmicrohttpd, which names its internal
+ * thread "MHD-single". Bodies are built in a buf_t and handed over with
+ * MHD_RESPMEM_MUST_FREE. */
 
 #include "lab/labhttp.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdbool.h>
@@ -21,6 +18,7 @@
 
 #include "common/buf.h"
 #include "common/xalloc.h"
+#include "cprof/heap.h"
 #include "lab/labmetrics.h"
 
 struct labhttp {
@@ -63,6 +61,51 @@ static enum MHD_Result serve_index(labhttp_t *h, struct MHD_Connection *c)
     return send_buf(c, 200, &b, "text/html; charset=utf-8");
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    buf_t *q = cls;
+    if (q->len)
+        buf_putc(q, '&');
+    buf_puts(q, key);
+    buf_putc(q, '=');
+    buf_puts(q, value ? value : "");
+    return MHD_YES;
+}
+
+/* The profiling paths, through cprof's handlers. */
+static enum MHD_Result serve_profile(struct MHD_Connection *c, const char *url)
+{
+    buf_t q;
+    buf_init(&q, 64);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    char *data = NULL;
+    size_t len = 0;
+    FILE *body = open_memstream(&data, &len);
+    if (!body) {
+        buf_destroy(&q);
+        return send_text(c, 500, "out of memory\n");
+    }
+    cprof_heap_reply_t reply = {0};
+    bool served = cprof_heap_http(url, q.data ? q.data : "", body, &reply);
+    fclose(body);
+    buf_destroy(&q);
+    if (!served) {
+        free(data);
+        return send_text(c, 404,
+                         "not found (this build serves /debug/pprof/heap, /allocs, "
+                         "/profile/memory, /profile/gc)\n");
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type);
+    if (reply.disposition[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, reply.disposition);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)reply.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -86,47 +129,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         metrics_render(labm_registry(), &b);
         return send_buf(c, 200, &b, METRICS_CONTENT_TYPE);
     }
-    if (!strncmp(url, "/debug/pprof", 12))
-        return send_text(c, 501, "profiling is not available in this build\n");
+    if (!strncmp(url, "/debug/pprof", 12) || !strncmp(url, "/profile/", 9))
+        return serve_profile(c, url);
     if (!strcmp(url, "/"))
         return get ? serve_index(h, c) : send_text(c, 405, "method not allowed\n");
     return send_text(c, 404, "not found\n");
-}
-
-/* Thread ids of this process, to find the one libmicrohttpd starts. */
-static int list_tids(long *tids, int max)
-{
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < max)
-        if (e->d_name[0] != '.')
-            tids[n++] = strtol(e->d_name, NULL, 10);
-    closedir(d);
-    return n;
-}
-
-static void name_new_threads(const long *before, int nbefore, const char *name)
-{
-    long after[256];
-    int nafter = list_tids(after, 256);
-    for (int i = 0; i < nafter; i++) {
-        bool old = false;
-        for (int j = 0; j < nbefore && !old; j++)
-            old = after[i] == before[j];
-        if (old)
-            continue;
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", after[i]);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t w = write(fd, name, strlen(name));
-            (void)w; /* a thread without its name still works */
-            close(fd);
-        }
-    }
 }
 
 static int bind_addr(const char *addr, int *port, char *err, size_t errlen)
@@ -187,8 +194,6 @@ labhttp_t *labhttp_start(const char *addr, const char *title, int *port, char *e
     labhttp_t *h = xcalloc(1, sizeof(*h));
     h->fd = fd;
     snprintf(h->title, sizeof(h->title), "%s", title);
-    long before[256];
-    int nbefore = list_tids(before, 256);
     h->daemon =
         MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
                          on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
@@ -199,7 +204,6 @@ labhttp_t *labhttp_start(const char *addr, const char *title, int *port, char *e
         free(h);
         return NULL;
     }
-    name_new_threads(before, nbefore, "lab-http");
     return h;
 }
 

@@ -3,7 +3,7 @@
 
 /* The lab workers' HTTP server (--metrics-addr): /metrics from the lab's
  * metrics registry, /debug/pprof/... from cprof, and an index at /. One
- * libmicrohttpd daemon with one internal epoll thread, named "lab-http".
+ * libmicrohttpd daemon with one internal epoll thread ("MHD-single").
  *
  * Not thread-safe: start and stop from the main thread. */
 

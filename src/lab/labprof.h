@@ -11,7 +11,8 @@
 
 #include "lab/labcfg.h"
 
-/* Starts what cfg asks for. */
+/* Starts what cfg asks for. Heap sampling also runs whenever the metrics
+ * server is on, so /debug/pprof/heap and /allocs have data, as in Go. */
 void labprof_start(const labcfg_t *cfg);
 /* Stops the CPU profile and writes both files. */
 void labprof_finish(const labcfg_t *cfg);

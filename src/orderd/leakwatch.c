@@ -12,7 +12,8 @@
  *
  * Minimum growth: for heap 1 MiB, for RSS 4 MiB (a new thread arena or
  * cache touches a MiB or two at once), or 10% of the window's first value
- * if more; max(2, (window-1)/2) for threads and fds. The first window after
+ * if more; max(2, (window-1)/2) threads and max(4, (window-1)/2) fds (client
+ * connections come and go). The first window after
  * start is warm-up (caches, arenas and connection buffers fill as the first
  * requests arrive): verdicts start at sample 2 x window. A bounded cache that fills over
  * more than the window (e.g. the results store under steady load) looks like
@@ -164,7 +165,9 @@ static bool growing(int r, int64_t *first, int64_t *last)
         int64_t floor = r == LEAK_HEAP ? 1 << 20 : 4 << 20;
         min_growth = *first / 10 > floor ? *first / 10 : floor;
     } else {
-        min_growth = (n - 1) / 2 < 2 ? 2 : (n - 1) / 2;
+        /* Connections come and go: fds need a larger margin than threads. */
+        int64_t floor = r == LEAK_FDS ? 4 : 2;
+        min_growth = (n - 1) / 2 > floor ? (n - 1) / 2 : floor;
     }
     return 2 * ups >= n - 1 && *last - *first >= min_growth;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,8 @@ server_t *server_spawn(const char *const *argv, const char *ready_flag)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        /* A failed assertion ends the test process: take the server along. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(p[1], 3); /* dup2 clears FD_CLOEXEC on the new fd */
         dup2(errfd, 2);
         int devnull = open("/dev/null", O_RDWR);

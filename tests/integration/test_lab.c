@@ -130,7 +130,7 @@ Test(lab, bad_leaks_threads_optimized_cleans_up)
     cr_assert_gt(bf, bs, "bad: final %llu threads, started with %llu:\n%s", bf, bs, b.out);
     /* 3000 tasks with -leak-cap 1000: 1000 helpers + the monitor at least. */
     cr_assert_geq(bf, bs + 1001, "bad: final %llu threads:\n%s", bf, b.out);
-    cr_assert(strstr(b.out, "should be ~1, but will be higher due to leaks"), "%s", b.out);
+    cr_assert(strstr(b.out, ", but will be higher due to leaks)"), "%s", b.out);
     cr_assert_eq(of, os, "optimized: final %llu threads, started with %llu:\n%s", of, os, o.out);
     cr_assert(strstr(o.out, "All threads properly cleaned up!"), "%s", o.out);
     free(b.out);
@@ -172,13 +172,16 @@ static const char *const seed_metrics[][2] = {
     {"process_resident_memory_bytes", ""},
     {NULL, NULL}};
 
-/* Polls /metrics until a task was processed (10 s at most). */
+/* Polls /metrics until a task was processed (60 s at most: sanitizer
+ * builds on a busy 2-core machine can be slow to start). */
 static http_resp_t metrics_after_work(const server_t *s, const char *type)
 {
     const char *probe = harness_fmt("worker_tasks_processed_total{worker_type=\"%s\","
                                     "operation=\"sum\"} ",
                                     type);
-    for (int i = 0; i < 1000; i++) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
         http_resp_t r = http_get(harness_fmt("%s/metrics", s->base));
         cr_assert_eq(r.status, 200);
         const char *p = strstr(r.body, probe);
@@ -187,8 +190,9 @@ static http_resp_t metrics_after_work(const server_t *s, const char *type)
         http_free(&r);
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
-    }
-    harness_fail("%s: no task processed within 10 s", type);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < 60);
+    harness_fail("%s: no task processed within 60 s", type);
 }
 
 static void check_metrics_and_sigterm(const char *type, int sig)

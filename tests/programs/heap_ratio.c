@@ -5,7 +5,11 @@
  * ratio_three allocates three times the bytes ratio_one does; ratio_three's
  * objects are freed, ratio_one's stay live. Then it writes OUTDIR/heap.txt
  * (legacy text, debug=1). The test reads them with go tool pprof: alloc_space
- * shows both functions 3:1, inuse_space only ratio_one. */
+ * shows both functions 3:1, inuse_space only ratio_one. Then delta_fresh
+ * allocates (and frees) as much as ratio_one, and OUTDIR/delta.pb.gz is the
+ * difference of a snapshot after it and the first one: only delta_fresh.
+ * Also OUTDIR/heap.pb.gz and allocs.pb.gz (profile.proto, the same data
+ * with inuse_space / alloc_space as the default sample type). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,28 @@ __attribute__((noinline)) void ratio_one(void)
     for (size_t i = 0; i < UNIT / OBJ; i++) {
         live[i] = malloc(OBJ);
         __asm__ volatile("" ::"r"(live[i]) : "memory");
+    }
+}
+
+static int write_pprof(const char *dir, const char *name, const cprof_heap_t *h, bool allocs)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    int rc = cprof_heap_write_pprof(h, allocs, f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+__attribute__((noinline)) void delta_fresh(void)
+{
+    for (size_t i = 0; i < UNIT / OBJ; i++) {
+        void *p = malloc(OBJ);
+        __asm__ volatile("" ::"r"(p) : "memory");
+        free(p);
     }
 }
 
@@ -71,6 +97,22 @@ int main(int argc, char **argv)
         rc = cprof_heap_snapshot(&h);
         if (rc == 0)
             rc = write_text(argv[1], "heap.txt", h);
+        if (rc == 0)
+            rc = write_pprof(argv[1], "heap.pb.gz", h, false);
+        if (rc == 0)
+            rc = write_pprof(argv[1], "allocs.pb.gz", h, true);
+        /* A delta over delta_fresh's allocations only. */
+        cprof_heap_t *later = NULL, *delta = NULL;
+        if (rc == 0) {
+            delta_fresh();
+            rc = cprof_heap_snapshot(&later);
+        }
+        if (rc == 0)
+            rc = cprof_heap_delta(h, later, &delta);
+        if (rc == 0)
+            rc = write_pprof(argv[1], "delta.pb.gz", delta, true);
+        cprof_heap_free(delta);
+        cprof_heap_free(later);
         cprof_heap_free(h);
     }
     if (rc != 0) {

@@ -19,7 +19,8 @@
  *  4. C extras: one global results lock; per-worker counters packed on one
  *     cache line (false sharing).
  *
- * Lock order: there is only one lock held at a time. */
+ * Lock order: there is only one lock held at a time. Locks are cprof's, so
+ * the global results lock shows in /debug/pprof/mutex. */
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +31,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cprof/lock.h"
 #include "lab/hmap.h"
 #include "lab/labmetrics.h"
 #include "lab/labrun.h"
@@ -52,8 +54,8 @@ typedef struct result {
  * early the producer blocks in put forever, and its thread leaks. (Fix: a
  * bounded buffered queue that can be closed.) */
 typedef struct rendezvous {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    cprof_mutex_t mu;
+    cprof_cond_t cv;
     bad_task_t *slot;
     int full;
     uint64_t put_seq, take_seq;
@@ -70,7 +72,7 @@ typedef struct bad {
     uint64_t *counters;
     /* BAD: one global lock for every worker's results. (Fix: per-worker
      * shards merged at the end.) */
-    pthread_mutex_t results_mu;
+    cprof_mutex_t results_mu;
     result_t *results;
     size_t nresults;
     uint64_t helpers_leaked, helpers_capped;
@@ -79,33 +81,35 @@ typedef struct bad {
 
 static void rv_put(rendezvous_t *q, bad_task_t *t)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     while (q->full)
-        pthread_cond_wait(&q->cv, &q->mu);
+        cprof_cond_wait(&q->cv, &q->mu);
     q->slot = t;
     q->full = 1;
     uint64_t mine = ++q->put_seq;
-    pthread_cond_broadcast(&q->cv);
+    cprof_cond_broadcast(&q->cv);
     while (q->take_seq < mine) /* BAD: blocks until someone takes it */
-        pthread_cond_wait(&q->cv, &q->mu);
-    pthread_mutex_unlock(&q->mu);
+        cprof_cond_wait(&q->cv, &q->mu);
+    cprof_mutex_unlock(&q->mu);
 }
 
 static bad_task_t *rv_take(rendezvous_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     while (!q->full)
-        pthread_cond_wait(&q->cv, &q->mu);
+        cprof_cond_wait(&q->cv, &q->mu);
     bad_task_t *t = q->slot;
     q->full = 0;
     q->take_seq++;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
+    cprof_cond_broadcast(&q->cv);
+    cprof_mutex_unlock(&q->mu);
     return t;
 }
 
 /* ---- 1. thread leaks ------------------------------------------------------ */
 
+/* Plain pthread objects: the helpers wait on them forever, which would only
+ * add never-ending waits to the block profile. */
 static pthread_mutex_t g_helper_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_helper_cv = PTHREAD_COND_INITIALIZER;
 
@@ -256,10 +260,10 @@ static void process(bad_t *b, int w, bad_task_t *t)
 
     /* BAD: every worker serializes on this lock, and the array under it
      * grows one element per realloc. */
-    pthread_mutex_lock(&b->results_mu);
+    cprof_mutex_lock(&b->results_mu);
     b->results = xrealloc(b->results, (b->nresults + 1) * sizeof(*b->results));
     b->results[b->nresults++] = (result_t){t->id, value, error};
-    pthread_mutex_unlock(&b->results_mu);
+    cprof_mutex_unlock(&b->results_mu);
 
     free(copy);
     for (size_t k = 0; k < NMETA; k++)
@@ -330,9 +334,9 @@ static void *bad_start(labrun_t *run)
     bad_t *b = xcalloc(1, sizeof(*b));
     b->run = run;
     b->nworkers = run->cfg->workers;
-    pthread_mutex_init(&b->q.mu, NULL);
-    pthread_cond_init(&b->q.cv, NULL);
-    pthread_mutex_init(&b->results_mu, NULL);
+    cprof_mutex_init(&b->q.mu);
+    cprof_cond_init(&b->q.cv);
+    cprof_mutex_init(&b->results_mu);
     b->counters = xcalloc((size_t)b->nworkers, sizeof(*b->counters));
     b->workers = xcalloc((size_t)b->nworkers, sizeof(*b->workers));
     if (pthread_create(&b->monitor, NULL, monitor_main, b) != 0)
@@ -359,11 +363,11 @@ static void bad_stop(void *state, labrun_t *run)
     for (int i = 0; i < b->nworkers; i++)
         pthread_join(b->workers[i], NULL);
     uint64_t sum = 0;
-    pthread_mutex_lock(&b->results_mu);
+    cprof_mutex_lock(&b->results_mu);
     for (size_t i = 0; i < b->nresults; i++)
         if (!b->results[i].error)
             sum += task_mix(b->results[i].id, b->results[i].value);
-    pthread_mutex_unlock(&b->results_mu);
+    cprof_mutex_unlock(&b->results_mu);
     run->checksum = sum;
     /* b is not freed: the leaked producer and monitor still point at it. */
 }

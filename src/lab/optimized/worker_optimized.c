@@ -9,8 +9,8 @@
  * thread -- producer, workers, monitor -- is joined, and the shards are
  * merged into the checksum.
  *
- * Locks: queue.mu and pool.mu, never nested. The monitor's mu only guards
- * its stop flag. */
+ * Locks (cprof's, so contention shows in /debug/pprof/mutex): queue.mu and
+ * pool.mu, never nested. The monitor's mu only guards its stop flag. */
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cprof/lock.h"
 #include "lab/hmap.h"
 #include "lab/labmetrics.h"
 #include "lab/labrun.h"
@@ -41,8 +42,8 @@ typedef struct opt_task {
 /* FIX: a bounded buffered queue: the producer runs ahead by up to `cap`
  * tasks and is never stuck, because close() wakes everyone. */
 typedef struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t not_empty, not_full;
+    cprof_mutex_t mu;
+    cprof_cond_t not_empty, not_full;
     opt_task_t **ring;
     size_t cap, head, len;
     int closed;  /* no more tasks: takers drain, then get NULL */
@@ -51,7 +52,7 @@ typedef struct queue {
 
 /* FIX: pooled task objects instead of two mallocs per task. */
 typedef struct pool {
-    pthread_mutex_t mu;
+    cprof_mutex_t mu;
     opt_task_t *free;
     size_t data_size, created;
 } pool_t;
@@ -86,8 +87,8 @@ typedef struct opt {
     worker_t *workers;
     int nworkers;
     pthread_t producer, monitor;
-    pthread_mutex_t mon_mu;
-    pthread_cond_t mon_cv;
+    cprof_mutex_t mon_mu;
+    cprof_cond_t mon_cv;
     int mon_stop;
 } opt_t;
 
@@ -95,9 +96,9 @@ typedef struct opt {
 
 static void queue_init(queue_t *q, size_t cap)
 {
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->not_empty, NULL);
-    pthread_cond_init(&q->not_full, NULL);
+    cprof_mutex_init(&q->mu);
+    cprof_cond_init(&q->not_empty);
+    cprof_cond_init(&q->not_full);
     q->ring = xcalloc(cap, sizeof(*q->ring));
     q->cap = cap;
 }
@@ -105,55 +106,55 @@ static void queue_init(queue_t *q, size_t cap)
 /* Returns 0, or -ECANCELED when the queue was aborted. */
 static int queue_put(queue_t *q, opt_task_t *t)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     while (q->len == q->cap && !q->aborted)
-        pthread_cond_wait(&q->not_full, &q->mu);
+        cprof_cond_wait(&q->not_full, &q->mu);
     int rc = -ECANCELED;
     if (!q->aborted) {
         q->ring[(q->head + q->len++) % q->cap] = t;
-        pthread_cond_signal(&q->not_empty);
+        cprof_cond_signal(&q->not_empty);
         rc = 0;
     }
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return rc;
 }
 
 /* The next task, or NULL once the queue is closed and drained, or aborted. */
 static opt_task_t *queue_take(queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     while (!q->len && !q->closed && !q->aborted)
-        pthread_cond_wait(&q->not_empty, &q->mu);
+        cprof_cond_wait(&q->not_empty, &q->mu);
     opt_task_t *t = NULL;
     if (q->len && !q->aborted) {
         t = q->ring[q->head];
         q->head = (q->head + 1) % q->cap;
         q->len--;
-        pthread_cond_signal(&q->not_full);
+        cprof_cond_signal(&q->not_full);
     }
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return t;
 }
 
 static void queue_close(queue_t *q, int abort)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     q->closed = 1;
     q->aborted |= abort;
-    pthread_cond_broadcast(&q->not_empty);
-    pthread_cond_broadcast(&q->not_full);
-    pthread_mutex_unlock(&q->mu);
+    cprof_cond_broadcast(&q->not_empty);
+    cprof_cond_broadcast(&q->not_full);
+    cprof_mutex_unlock(&q->mu);
 }
 
 static opt_task_t *pool_get(pool_t *p)
 {
-    pthread_mutex_lock(&p->mu);
+    cprof_mutex_lock(&p->mu);
     opt_task_t *t = p->free;
     if (t)
         p->free = t->next;
     else
         p->created++;
-    pthread_mutex_unlock(&p->mu);
+    cprof_mutex_unlock(&p->mu);
     if (!t) /* the pool grows to the number of tasks in flight, then stops */
         t = xmalloc(sizeof(*t) + p->data_size * sizeof(int32_t));
     return t;
@@ -161,10 +162,10 @@ static opt_task_t *pool_get(pool_t *p)
 
 static void pool_put(pool_t *p, opt_task_t *t)
 {
-    pthread_mutex_lock(&p->mu);
+    cprof_mutex_lock(&p->mu);
     t->next = p->free;
     p->free = t;
-    pthread_mutex_unlock(&p->mu);
+    cprof_mutex_unlock(&p->mu);
 }
 
 static void pool_destroy(pool_t *p)
@@ -325,19 +326,16 @@ static void *monitor_main(void *arg)
 {
     opt_t *o = arg;
     pthread_setname_np(pthread_self(), "monitor");
-    pthread_mutex_lock(&o->mon_mu);
+    cprof_mutex_lock(&o->mon_mu);
     while (!o->mon_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += 2;
-        int rc = pthread_cond_timedwait(&o->mon_cv, &o->mon_mu, &ts);
-        if (rc == ETIMEDOUT && !o->mon_stop) {
-            pthread_mutex_unlock(&o->mon_mu);
+        int rc = cprof_cond_timedwait(&o->mon_cv, &o->mon_mu, clock_mono_ns() + 2000000000);
+        if (rc == -ETIMEDOUT && !o->mon_stop) {
+            cprof_mutex_unlock(&o->mon_mu);
             labrun_progress(o->run);
-            pthread_mutex_lock(&o->mon_mu);
+            cprof_mutex_lock(&o->mon_mu);
         }
     }
-    pthread_mutex_unlock(&o->mon_mu);
+    cprof_mutex_unlock(&o->mon_mu);
     return NULL;
 }
 
@@ -349,14 +347,10 @@ static void *opt_start(labrun_t *run)
     o->nworkers = cfg->workers;
     size_t qcap = (size_t)cfg->workers * 4 < 64 ? 64 : (size_t)cfg->workers * 4;
     queue_init(&o->q, qcap);
-    pthread_mutex_init(&o->pool.mu, NULL);
+    cprof_mutex_init(&o->pool.mu);
     o->pool.data_size = (size_t)cfg->data_size;
-    pthread_mutex_init(&o->mon_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&o->mon_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cprof_mutex_init(&o->mon_mu);
+    cprof_cond_init(&o->mon_cv);
 
     /* aligned_alloc keeps every worker_t on its own cache lines. */
     size_t wsize = ((sizeof(worker_t) + CACHE_LINE - 1) / CACHE_LINE) * CACHE_LINE;
@@ -395,10 +389,10 @@ static void opt_stop(void *state, labrun_t *run)
     pthread_join(o->producer, NULL);
     for (int i = 0; i < o->nworkers; i++)
         pthread_join(o->workers[i].thread, NULL);
-    pthread_mutex_lock(&o->mon_mu);
+    cprof_mutex_lock(&o->mon_mu);
     o->mon_stop = 1;
-    pthread_cond_signal(&o->mon_cv);
-    pthread_mutex_unlock(&o->mon_mu);
+    cprof_cond_signal(&o->mon_cv);
+    cprof_mutex_unlock(&o->mon_mu);
     pthread_join(o->monitor, NULL);
 
     uint64_t sum = 0;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -423,5 +424,54 @@ Test(loadgen, no_coordinated_omission)
     cr_assert_gt(sum.max_ns, 300 * MS, "max %.1f ms", (double)sum.max_ns / 1e6);
     cr_assert_gt(st->unsent, 20, "only %lu due orders were left unsent", (unsigned long)st->unsent);
     cr_assert_eq(st->sent + st->unsent, 100);
+    free(st);
+}
+
+/* Profilers interrupt every blocking call with signals (SIGPROF at 100 Hz
+ * and more). A run pelted with a signal every 200 us on its own thread,
+ * handler installed without SA_RESTART, must still send and count exactly. */
+static void on_usr1(int sig) { (void)sig; }
+
+typedef struct pelter {
+    pthread_t target;
+    int stop;
+    int sent;
+} pelter_t;
+
+static void *pelt(void *arg)
+{
+    pelter_t *p = arg;
+    while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+        pthread_kill(p->target, SIGUSR1);
+        p->sent++;
+        clock_sleep_ns(200000);
+    }
+    return NULL;
+}
+
+Test(loadgen, survives_signal_storms)
+{
+    struct sigaction sa = {.sa_handler = on_usr1}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old);
+    tiny_server_t s = {0};
+    tiny_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/orders", s.port);
+    loadgen_stats_t *st = calloc(1, sizeof(*st));
+    pelter_t p = {.target = pthread_self()};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, pelt, &p), 0);
+    loadgen_config_t c = config(url, 300, SEC, 2);
+    int rc = loadgen_run(&c, st);
+    __atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    tiny_stop(&s);
+    sigaction(SIGUSR1, &old, NULL);
+    cr_assert_eq(rc, 0, "first error: %s", st->first_error);
+    cr_assert_gt(p.sent, 100, "only %d signals sent", p.sent);
+    cr_assert_eq(st->sent, 300);
+    cr_assert_eq(st->by_code[201], 300, "201s: %lu, errors %lu (%s)",
+                 (unsigned long)st->by_code[201], (unsigned long)st->errors, st->first_error);
     free(st);
 }

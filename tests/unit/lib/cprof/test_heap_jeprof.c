@@ -67,9 +67,9 @@ Test(jeprof, rejects_malformed_dumps)
         "heap_v2/8\n",                                /* no totals */
         "heap_v2/8\n t*: 1: 8\n@ 0x1\n",              /* stack without counts */
         "heap_v2/8\n t*: 1: 8\n@ 0x1\n@ 0x2\n t*: 1: 8\n",
-        "heap_v2/8\n t*: 1: 8\n@ 1234\n t*: 1: 8\n",  /* address without 0x */
-        "heap_v2/8\n t*: 1 8\n",                      /* missing colon */
-        "heap_v2/8\n t*: 1: 8 [1: 8\n",               /* unclosed accum */
+        "heap_v2/8\n t*: 1: 8\n@ 1234\n t*: 1: 8\n", /* address without 0x */
+        "heap_v2/8\n t*: 1 8\n",                     /* missing colon */
+        "heap_v2/8\n t*: 1: 8 [1: 8\n",              /* unclosed accum */
         "heap_v2/8\n t*: 1: 8\nhello\n",
         "heap_v2/8\n t*: 1: 8\nMAPPED_LIBRARIES:\nnot a map line\n",
         "heap_v2/8\n t*: 1: 99999999999999999999999\n", /* overflow */

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Heap profiling cost:
+#  1. orderd throughput (closed loop, --work none) with heap sampling on
+#     (--heap-profile, the default, 512 KiB rate) and off, side by side:
+#     ROUNDS alternating rounds of SECONDS each, the median of each side, and
+#     the loss in percent (target: under 2%; on a shared 2-core machine the
+#     round-to-round noise is of the same order, so read it with the spread).
+#  2. one malloc+free pair: jemalloc with profiling compiled out
+#     (MALLOC_CONF=prof:false), compiled in but inactive, active; glibc.
+# Env: BUILD (build folder), ROUNDS (3), SECONDS_PER_ROUND (5).
+set -uo pipefail
+BUILD=${BUILD:-build}
+ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
+LOAD_BIN=$BUILD/bin/orderload
+ROUNDS=${ROUNDS:-3}
+SECS=${SECONDS_PER_ROUND:-5}
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_orderd FLAG...: starts orderd on an ephemeral port; sets pid, port.
+start_orderd() {
+    rm -f "$tmp/ready"
+    "$ORDERD_BIN" --listen 127.0.0.1:0 --ready-fd 3 --work none --log-level warn \
+        --leak-interval 0 "$@" 3>"$tmp/ready" 2>>"$tmp/orderd.log" &
+    pid=$!
+    for _ in $(seq 100); do
+        grep -q . "$tmp/ready" 2>/dev/null && break
+        sleep 0.1
+    done
+    port=$(cut -d' ' -f1 "$tmp/ready" 2>/dev/null)
+    [ -n "$port" ]
+}
+stop_orderd() {
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=""
+}
+median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+if [ -x "$ORDERD_BIN" ] && [ -x "$LOAD_BIN" ]; then
+    : >"$tmp/on"
+    : >"$tmp/off"
+    for r in $(seq "$ROUNDS"); do
+        for mode in on off; do
+            flag=--heap-profile=true
+            [ $mode = off ] && flag=--heap-profile=false
+            if ! start_orderd "$flag"; then
+                echo "orderd did not start"; exit 1
+            fi
+            rate=$("$LOAD_BIN" --url "http://127.0.0.1:$port" --max --duration "${SECS}s" \
+                --json --quiet --max-error-rate 1 | sed -n 's/.*"rate":\([0-9.]*\).*/\1/p' | head -1)
+            stop_orderd
+            echo "round $r heap sampling $mode: ${rate:-?} orders/s"
+            [ -n "$rate" ] && echo "$rate" >>"$tmp/$mode"
+        done
+    done
+    on=$(median <"$tmp/on")
+    off=$(median <"$tmp/off")
+    printf 'RESULT\torderd_throughput_heap_sampling_on\t%s\torders/s\n' "$on"
+    printf 'RESULT\torderd_throughput_heap_sampling_off\t%s\torders/s\n' "$off"
+    awk -v on="$on" -v off="$off" 'BEGIN { if (off > 0) printf "RESULT\torderd_heap_sampling_loss\t%.2f\t%%\n", (off - on) * 100 / off }'
+else
+    echo "orderd or orderload not built; skipping the throughput comparison"
+fi
+
+mb=$BUILD/tests/programs/heap_mallocbench
+gb=$BUILD/tests/programs/glibc_heap_mallocbench
+[ -x "$mb" ] && MALLOC_CONF=prof:false "$mb" 500
+[ -x "$mb" ] && "$mb" 500
+[ -x "$gb" ] && "$gb" 500
+exit 0
