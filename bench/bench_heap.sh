@@ -7,13 +7,13 @@
 #     round-to-round noise is of the same order, so read it with the spread).
 #  2. one malloc+free pair: jemalloc with profiling compiled out
 #     (MALLOC_CONF=prof:false), compiled in but inactive, active; glibc.
-# Env: BUILD (build folder), ROUNDS (3), SECONDS_PER_ROUND (5).
+# Env: BUILD (build folder), ROUNDS (5), SECONDS_PER_ROUND (4).
 set -uo pipefail
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 LOAD_BIN=$BUILD/bin/orderload
-ROUNDS=${ROUNDS:-3}
-SECS=${SECONDS_PER_ROUND:-5}
+ROUNDS=${ROUNDS:-5}
+SECS=${SECONDS_PER_ROUND:-4}
 tmp=$(mktemp -d)
 pid=""
 cleanup() {

@@ -34,7 +34,7 @@ for t in "$@"; do
         # this 2-core machine so timing-sensitive pieces are not starved.
         jobs=""
         case "$t" in */integration/*) jobs="-j1" ;; esac
-        "$t" $jobs --timeout 300 >"$log" 2>&1
+        "$t" $jobs --verbose --timeout 300 >"$log" 2>&1
         rc=$?
         line=$(grep -a 'Synthesis:' "$log" | tail -1)
         p=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')

@@ -328,8 +328,13 @@ static void cut_off(run_t *r)
     }
 }
 
-static void arm_timer(int tfd, int64_t at_ns)
+/* Arms the timer at an absolute monotonic time (0 disarms); skips the
+ * syscall when nothing changed, which is every turn of a closed loop. */
+static void arm_timer(int tfd, int64_t at_ns, int64_t *armed)
 {
+    if (at_ns == *armed)
+        return;
+    *armed = at_ns;
     struct itimerspec its = {0};
     if (at_ns > 0) {
         its.it_value.tv_sec = at_ns / SEC;
@@ -356,7 +361,7 @@ static int run_loop(run_t *r, int tfd)
         total = cfg->max_requests;
     uint64_t next = 0;
     bool sending = true;
-    int64_t send_end = end, drain_deadline = 0, next_progress = start + interval;
+    int64_t send_end = end, drain_deadline = 0, next_progress = start + interval, armed = 0;
     int rc = 0;
     r->last_response_ns = r->last_answer_ns = start;
 
@@ -415,7 +420,7 @@ static int run_loop(run_t *r, int tfd)
         if (!sending && wake > drain_deadline)
             wake = drain_deadline;
         bool timed = sending && open && r->nidle > 0 && next < total;
-        arm_timer(tfd, timed ? start + loadgen_due_ns(cfg->rate, next) : 0);
+        arm_timer(tfd, timed ? start + loadgen_due_ns(cfg->rate, next) : 0, &armed);
         struct curl_waitfd wfd = {.fd = tfd, .events = CURL_WAIT_POLLIN};
         int timeout_ms = wake > now ? (int)((wake - now + MS - 1) / MS) : 0;
         CURLMcode mc = curl_multi_poll(r->multi, &wfd, 1, timeout_ms, NULL);

@@ -16,7 +16,8 @@
  *    "values":[[...],[...],...]}        one array per series, null = no value
  *
  * With since = the "next" of an earlier answer, only the newer points are
- * written, so a page polls once per interval for one point each time.
+ * written, without "series" and "charts", so a page polls once per interval
+ * for one point each time ("first" is the sequence number of "t"[0]).
  *
  * Ownership: tseries_new copies every string it is given; tseries_free
  * stops the thread and frees everything. Threads: tseries_render and
@@ -38,9 +39,9 @@ typedef struct tseries_def {
     const char *unit;  /* "/s", "ms", "bytes", "%", "" ... (for formatting) */
 } tseries_def_t;
 
-/* Fills row[0..n-1] (one value per series, NAN for "no value") at wall time
- * now_ns; elapsed_ns since the previous call (0 on the first call, at
- * tseries_start). */
+/* Fills row[0..n-1] (one value per series, NAN for "no value"); elapsed_ns
+ * is the monotonic time since the previous call (0 on the first call, the
+ * baseline taken by tseries_start, whose row is discarded). */
 typedef void (*tseries_sample_fn)(void *arg, int64_t elapsed_ns, double *row);
 
 /* A window of capacity points, one every interval_ns. The first sample is
@@ -57,7 +58,7 @@ int tseries_start(tseries_t *ts);
 void tseries_free(tseries_t *ts);
 
 /* Appends the JSON object described above with the points whose sequence
- * number is >= since (0: everything kept). extra, when not NULL, is
+ * number is >= since (0: everything kept, and the series and charts). extra, when not NULL, is
  * inserted verbatim as further members (e.g. "\"profiling\":true"). */
 void tseries_render(tseries_t *ts, uint64_t since, const char *extra, buf_t *out);
 

@@ -95,7 +95,8 @@ enum MHD_Result webassets_respond(struct MHD_Connection *c, const char *method, 
     if (!a)
         return respond_text(c, 404, "not found\n", NULL, NULL);
 
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     bool fresh = inm && strstr(inm, a->etag) != NULL;
     struct MHD_Response *r =
         fresh ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)

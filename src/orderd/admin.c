@@ -26,8 +26,8 @@ static enum MHD_Result heap_query_arg(void *cls, enum MHD_ValueKind kind, const 
 {
     (void)kind;
     heap_query_t *hq = cls;
-    int n = snprintf(hq->q + hq->len, sizeof(hq->q) - hq->len, "%s%s=%s", hq->len ? "&" : "",
-                     key, value ? value : "");
+    int n = snprintf(hq->q + hq->len, sizeof(hq->q) - hq->len, "%s%s=%s", hq->len ? "&" : "", key,
+                     value ? value : "");
     if (n > 0 && (size_t)n < sizeof(hq->q) - hq->len)
         hq->len += (size_t)n;
     return MHD_YES;
@@ -50,8 +50,7 @@ static int heap_handle(struct MHD_Connection *c, const char *url, enum MHD_Resul
         free(data);
         return 0;
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", reply.content_type);
     if (reply.disposition[0])
         MHD_add_response_header(r, "Content-Disposition", reply.disposition);

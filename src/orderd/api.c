@@ -30,9 +30,11 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/webassets.h"
 #include "common/xalloc.h"
 #include "orderd/admin.h"
 #include "orderd/leakwatch.h"
+#include "orderd/live.h"
 #include "orderd/prom.h"
 
 typedef struct listener {
@@ -277,16 +279,16 @@ static enum MHD_Result get_health(app_t *app, struct MHD_Connection *c)
     return send_buf(c, healthy ? 200 : 503, &b, "application/json", NULL);
 }
 
-static enum MHD_Result get_index(struct MHD_Connection *c)
+/* The dashboard's data (orderd/live.h); profiling tells the page whether
+ * this listener serves /debug/pprof. */
+static enum MHD_Result get_live(struct MHD_Connection *c, bool profiling)
 {
+    static const char *const no_store[] = {MHD_HTTP_HEADER_CACHE_CONTROL, "no-store", NULL};
     buf_t b;
-    buf_init(&b, 1024);
-    buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>orderd</title></head>"
-                 "<body><h1>orderd</h1><ul>"
-                 "<li><a href=\"/stats\">/stats</a></li><li><a href=\"/health\">/health</a></li>"
-                 "<li><a href=\"/metrics\">/metrics</a></li>"
-                 "<li><a href=\"/debug/pprof/\">/debug/pprof/</a></li></ul></body></html>\n");
-    return send_buf(c, 200, &b, "text/html; charset=utf-8", NULL);
+    buf_init(&b, 16384);
+    live_render(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), profiling, &b);
+    buf_putc(&b, '\n');
+    return send_buf(c, 200, &b, "application/json", no_store);
 }
 
 static enum MHD_Result set_paused(app_t *app, struct MHD_Connection *c, bool paused)
@@ -315,9 +317,14 @@ static enum MHD_Result route(listener_t *l, struct MHD_Connection *c, const char
             return is(method, "POST") ? post_order(app, c, rq) : send_405(c, "POST");
         if (strncmp(url, "/orders/", 8) == 0 && url[8])
             return get ? get_order(app, c, url + 8) : send_405(c, "GET, HEAD");
-        if (strcmp(url, "/") == 0)
-            return get ? get_index(c) : send_405(c, "GET, HEAD");
     }
+    /* The dashboard (/, /ui/...), speedscope (/debug/pprof/ui/) and the
+     * dashboard's data, on both listeners: the pages are static, and the
+     * data is aggregate like /stats. */
+    if (strcmp(url, "/api/live") == 0)
+        return get ? get_live(c, internals) : send_405(c, "GET, HEAD");
+    if (webassets_owns(url))
+        return webassets_respond(c, method, url);
     if (strcmp(url, "/stats") == 0)
         return get ? get_stats(app, c) : send_405(c, "GET, HEAD");
     if (strcmp(url, "/health") == 0)

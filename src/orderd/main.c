@@ -23,6 +23,7 @@
 #include "orderd/api.h"
 #include "orderd/app.h"
 #include "orderd/leakwatch.h"
+#include "orderd/live.h"
 #include "orderd/load.h"
 
 static app_t g_app;
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
     }
     if ((rc = leakwatch_start(app)) != 0)
         log_warn("leak watch not started: %s", strerror(-rc));
+    if ((rc = live_start(app)) != 0)
+        log_warn("dashboard sampler not started: %s", strerror(-rc));
 
     int port = 0, admin_port = 0;
     api_t *api = api_start(app, &port, &admin_port, err, sizeof(err));
@@ -189,6 +192,7 @@ int main(int argc, char **argv)
         }
     }
     api_stop(api);
+    live_stop();
     leakwatch_stop();
     admin_shutdown(app);
     log_summary(app, &last_acc, &last_proc, &last_ns);

@@ -53,6 +53,7 @@ bool report_ok(const report_t *r)
     return !r->total.aborted && r->total.sent > 0 && s.error_rate <= r->max_error_rate;
 }
 
+/* target: orders/s, 0 for the closed loop, < 0 for none (the total row). */
 static void row(FILE *out, const char *name, double target, const loadgen_stats_t *st)
 {
     loadgen_summary_t s;
@@ -61,7 +62,7 @@ static void row(FILE *out, const char *name, double target, const loadgen_stats_
     if (target > 0)
         snprintf(tgt, sizeof(tgt), "%.1f", target);
     else
-        snprintf(tgt, sizeof(tgt), "%s", "max");
+        snprintf(tgt, sizeof(tgt), "%s", target < 0 ? "-" : "max");
     fprintf(out,
             "  %-8s %9s %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
             " %9.1f %8.2f %8.2f\n",
@@ -85,7 +86,7 @@ void report_text(const report_t *r, FILE *out)
     for (int i = 0; i < r->nphases; i++)
         row(out, r->phases[i].name, r->phases[i].target_rate, &r->phases[i].stats);
     if (r->nphases > 1)
-        row(out, "total", 0, t);
+        row(out, "total", -1, t);
 
     fprintf(out, "status codes:");
     for (int c = 0; c < LOADGEN_CODES; c++)

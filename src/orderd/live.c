@@ -1,0 +1,206 @@
+/* orderd's live window: what the dashboard charts, sampled once per second.
+ *
+ * The sample function runs on tseries' "live" thread only, so its previous
+ * readings (counters, latency histograms, CPU time) need no lock. Rates are
+ * counter deltas over the measured elapsed time. Latency percentiles are
+ * those of the last second alone: the histograms are cumulative, so the
+ * previous snapshot is subtracted bucket by bucket (each snapshot is ~6 KiB;
+ * four of them live in the heap-allocated state). A second with no
+ * completed order has no latency (null, a gap in the chart) rather than a
+ * misleading zero. */
+#include "orderd/live.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/procstat.h"
+#include "common/tseries.h"
+#include "common/xalloc.h"
+
+#define LIVE_POINTS 300
+#define LIVE_INTERVAL_NS 1000000000LL
+
+enum {
+    S_ACCEPTED,
+    S_PROCESSED,
+    S_FAILED,
+    S_REJECTED,
+    S_P50_1,
+    S_P50_2,
+    S_P50_3,
+    S_P99_1,
+    S_P99_2,
+    S_P99_3,
+    S_QUEUE_1,
+    S_QUEUE_2,
+    S_QUEUE_3,
+    S_ACTIVE,
+    S_THREADS,
+    S_HEAP,
+    S_RSS,
+    S_CPU,
+    S_ACCEPTED_TOTAL,
+    S_PROCESSED_TOTAL,
+    S_REJECTED_TOTAL,
+    S_N
+};
+
+static const tseries_def_t defs[S_N] = {
+    [S_ACCEPTED] = {"accepted", "accepted", "/s"},
+    [S_PROCESSED] = {"processed", "processed", "/s"},
+    [S_FAILED] = {"failed", "failed (business rules)", "/s"},
+    [S_REJECTED] = {"rejected", "rejected (4xx/503)", "/s"},
+    [S_P50_1] = {"p50_1", "p50 high (1)", "ms"},
+    [S_P50_2] = {"p50_2", "p50 normal (2)", "ms"},
+    [S_P50_3] = {"p50_3", "p50 low (3)", "ms"},
+    [S_P99_1] = {"p99_1", "p99 high (1)", "ms"},
+    [S_P99_2] = {"p99_2", "p99 normal (2)", "ms"},
+    [S_P99_3] = {"p99_3", "p99 low (3)", "ms"},
+    [S_QUEUE_1] = {"queue_1", "high (1)", ""},
+    [S_QUEUE_2] = {"queue_2", "normal (2)", ""},
+    [S_QUEUE_3] = {"queue_3", "low (3)", ""},
+    [S_ACTIVE] = {"active_workers", "busy workers", ""},
+    [S_THREADS] = {"threads", "threads", ""},
+    [S_HEAP] = {"heap", "heap in use", "bytes"},
+    [S_RSS] = {"rss", "RSS", "bytes"},
+    [S_CPU] = {"cpu", "CPU", "%"},
+    [S_ACCEPTED_TOTAL] = {"accepted_total", "accepted", ""},
+    [S_PROCESSED_TOTAL] = {"processed_total", "processed", ""},
+    [S_REJECTED_TOTAL] = {"rejected_total", "rejected", ""},
+};
+
+typedef struct live {
+    app_t *app;
+    tseries_t *ts;
+    uint64_t accepted, processed, failed, rejected;
+    double cpu_seconds;
+    hist_t prev[3]; /* latency snapshots at the previous sample */
+    hist_t cur, delta;
+} live_t;
+
+static live_t *L;
+
+static uint64_t sum_processed(const stats_t *st, int outcome)
+{
+    uint64_t n = 0;
+    for (int p = 0; p < 3; p++)
+        n += stats_get(&st->processed[p][outcome]);
+    return n;
+}
+
+static double rate(uint64_t now, uint64_t *prev, double secs)
+{
+    double r = secs > 0 && now >= *prev ? (double)(now - *prev) / secs : NAN;
+    *prev = now;
+    return r;
+}
+
+/* delta = cur - prev (cumulative histograms only grow); max stays cur's,
+ * an upper bound that only clamps the top bucket's midpoint. */
+static void hist_delta(const hist_t *cur, const hist_t *prev, hist_t *delta)
+{
+    delta->count = cur->count - prev->count;
+    delta->sum = cur->sum - prev->sum;
+    delta->max = cur->max;
+    for (int i = 0; i < HIST_BUCKETS; i++)
+        delta->buckets[i] = cur->buckets[i] - prev->buckets[i];
+}
+
+static void sample(void *arg, int64_t elapsed_ns, double *row)
+{
+    live_t *lv = arg;
+    app_t *app = lv->app;
+    stats_t *st = &app->stats;
+    double secs = (double)elapsed_ns / 1e9;
+
+    uint64_t acc = stats_total_accepted(st), rej = stats_total_rejected(st);
+    uint64_t ok = sum_processed(st, 0), bad = sum_processed(st, 1);
+    row[S_ACCEPTED] = rate(acc, &lv->accepted, secs);
+    row[S_PROCESSED] = rate(ok + bad, &lv->processed, secs);
+    row[S_FAILED] = rate(bad, &lv->failed, secs);
+    row[S_REJECTED] = rate(rej, &lv->rejected, secs);
+    row[S_ACCEPTED_TOTAL] = (double)acc;
+    row[S_PROCESSED_TOTAL] = (double)(ok + bad);
+    row[S_REJECTED_TOTAL] = (double)rej;
+
+    for (int p = 0; p < 3; p++) {
+        hist_snapshot(&st->latency[p], &lv->cur);
+        hist_delta(&lv->cur, &lv->prev[p], &lv->delta);
+        lv->prev[p] = lv->cur;
+        if (elapsed_ns > 0 && lv->delta.count > 0) {
+            row[S_P50_1 + p] = (double)hist_quantile(&lv->delta, 0.50) / 1e6;
+            row[S_P99_1 + p] = (double)hist_quantile(&lv->delta, 0.99) / 1e6;
+        }
+        row[S_QUEUE_1 + p] = (double)queue_length(app->queue, p + 1);
+    }
+    row[S_ACTIVE] = (double)__atomic_load_n(&st->active_workers, __ATOMIC_RELAXED);
+
+    procstat_t ps;
+    if (procstat_read(&ps) == 0) {
+        row[S_THREADS] = (double)ps.threads;
+        row[S_RSS] = (double)ps.rss_bytes;
+        if (secs > 0 && ps.cpu_seconds >= lv->cpu_seconds)
+            row[S_CPU] = 100.0 * (ps.cpu_seconds - lv->cpu_seconds) / secs;
+        lv->cpu_seconds = ps.cpu_seconds;
+    }
+    procstat_heap_t heap;
+    if (procstat_heap(&heap) == 0)
+        row[S_HEAP] = (double)heap.inuse_bytes;
+}
+
+int live_start(app_t *app)
+{
+    live_t *lv = xcalloc(1, sizeof(*lv));
+    lv->app = app;
+    lv->ts = tseries_new("orderd", LIVE_POINTS, LIVE_INTERVAL_NS, defs, S_N, sample, lv);
+    tseries_add_chart(lv->ts, "Orders per second", "/s",
+                      (const char *const[]){"accepted", "processed", "failed", "rejected", NULL});
+    tseries_add_chart(lv->ts, "Latency p50 by priority", "ms",
+                      (const char *const[]){"p50_1", "p50_2", "p50_3", NULL});
+    tseries_add_chart(lv->ts, "Latency p99 by priority", "ms",
+                      (const char *const[]){"p99_1", "p99_2", "p99_3", NULL});
+    tseries_add_chart(lv->ts, "Queue depth by priority", "",
+                      (const char *const[]){"queue_1", "queue_2", "queue_3", NULL});
+    tseries_add_chart(lv->ts, "Threads", "",
+                      (const char *const[]){"threads", "active_workers", NULL});
+    tseries_add_chart(lv->ts, "Memory", "bytes", (const char *const[]){"heap", "rss", NULL});
+    tseries_add_chart(lv->ts, "CPU (% of one core)", "%", (const char *const[]){"cpu", NULL});
+    int rc = tseries_start(lv->ts);
+    if (rc != 0) {
+        tseries_free(lv->ts);
+        free(lv);
+        return rc;
+    }
+    __atomic_store_n(&L, lv, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void live_stop(void)
+{
+    live_t *lv = __atomic_exchange_n(&L, NULL, __ATOMIC_ACQ_REL);
+    if (!lv)
+        return;
+    tseries_free(lv->ts);
+    free(lv);
+}
+
+void live_render(const char *since, bool profiling, buf_t *out)
+{
+    live_t *lv = __atomic_load_n(&L, __ATOMIC_ACQUIRE);
+    if (!lv) {
+        buf_puts(out, "{\"error\":\"the live sampler is not running\"}");
+        return;
+    }
+    uint64_t from = 0;
+    if (since && *since) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(since, &end, 10);
+        if (errno == 0 && *end == '\0' && since[0] != '-')
+            from = v;
+    }
+    tseries_render(lv->ts, from, profiling ? "\"profiling\":true" : "\"profiling\":false", out);
+}
