@@ -230,21 +230,26 @@ typedef struct funcs {
     cprof__map_t index; /* name | file << 32 -> function id */
     func_t *v;
     size_t n, cap;
+    int err;
 } funcs_t;
 
 static uint64_t func_id(funcs_t *f, int64_t name, int64_t file, int64_t start_line)
 {
     bool ins;
     uint64_t *id = cprof__map_put(&f->index, (uint64_t)name | ((uint64_t)file << 32), &ins);
-    if (!id)
+    if (!id) {
+        f->err = -ENOMEM;
         return 0;
+    }
     if (!ins)
         return *id;
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 256;
         func_t *n = realloc(f->v, cap * sizeof(*n));
-        if (!n)
+        if (!n) {
+            f->err = -ENOMEM;
             return 0;
+        }
         f->v = n;
         f->cap = cap;
     }
@@ -392,7 +397,7 @@ int cprof_pprof_finish(cprof_pprof_t *p, bool gzip, uint8_t **out, size_t *out_l
         cprof__sym_end();
         locked = false;
     }
-    if (fs.index.n != fs.n) {
+    if (fs.err) {
         err = -ENOMEM;
         goto out;
     }
