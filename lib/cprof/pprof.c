@@ -40,7 +40,7 @@ struct cprof_pprof {
     int64_t time_nanos, duration_nanos;
     int64_t *comments;
     size_t ncomments;
-    cprof__map_t loc_index; /* pc << 1 | exact -> location id */
+    cprof__map_t loc_index[2]; /* [exact] pc -> location id */
     loc_t *locs;
     size_t nlocs, locs_cap;
     uint64_t *ids; /* scratch for one sample's location ids */
@@ -98,7 +98,8 @@ void cprof_pprof_free(cprof_pprof_t *p)
         return;
     cprof__strtab_destroy(&p->st);
     cprof__buf_destroy(&p->samples);
-    cprof__map_destroy(&p->loc_index);
+    cprof__map_destroy(&p->loc_index[0]);
+    cprof__map_destroy(&p->loc_index[1]);
     free(p->types);
     free(p->comments);
     free(p->locs);
@@ -188,7 +189,7 @@ int cprof_pprof_add_sample(cprof_pprof_t *p, const uint64_t *pcs, size_t npcs, u
     for (size_t i = 0; i < npcs; i++) {
         bool exact = i == 0 && (flags & CPROF_PCS_LEAF_EXACT);
         bool ins;
-        uint64_t *id = cprof__map_put(&p->loc_index, (pcs[i] << 1) | exact, &ins);
+        uint64_t *id = cprof__map_put(&p->loc_index[exact], pcs[i], &ins);
         if (!id)
             return p->err = -ENOMEM;
         if (ins)

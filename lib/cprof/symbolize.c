@@ -51,7 +51,7 @@ static struct {
     unsigned long long gen; /* dlpi_adds + dlpi_subs when loaded */
     cprof__sym_mapping_t maps[MAX_MAPPINGS];
     size_t nmaps;
-    cprof__map_t cache; /* (pc << 1 | exact) -> entry pointer */
+    cprof__map_t cache[2]; /* [exact] pc -> entry pointer */
     chunk_t *arena;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -113,7 +113,8 @@ static void unload(void)
     if (S.dwfl)
         dwfl_end(S.dwfl);
     S.dwfl = NULL;
-    cprof__map_destroy(&S.cache);
+    cprof__map_destroy(&S.cache[0]);
+    cprof__map_destroy(&S.cache[1]);
     arena_free();
     S.nmaps = 0;
     S.loaded = false;
@@ -347,15 +348,15 @@ static cprof__sym_entry_t *resolve(uint64_t pc, bool exact)
 
 const cprof__sym_entry_t *cprof__sym_lookup(uint64_t pc, bool exact)
 {
-    uint64_t key = (pc << 1) | (exact ? 1 : 0);
-    uint64_t *v = cprof__map_get(&S.cache, key);
+    cprof__map_t *cache = &S.cache[exact ? 1 : 0];
+    uint64_t *v = cprof__map_get(cache, pc);
     if (v)
         return (const cprof__sym_entry_t *)(uintptr_t)*v;
     cprof__sym_entry_t *e = resolve(pc, exact);
     if (!e)
         return NULL;
     bool ins;
-    v = cprof__map_put(&S.cache, key, &ins);
+    v = cprof__map_put(cache, pc, &ins);
     if (v)
         *v = (uint64_t)(uintptr_t)e;
     return e;

@@ -67,9 +67,9 @@ static const tseries_def_t defs[S_N] = {
     [S_HEAP] = {"heap", "heap in use", "bytes"},
     [S_RSS] = {"rss", "RSS", "bytes"},
     [S_CPU] = {"cpu", "CPU", "%"},
-    [S_ACCEPTED_TOTAL] = {"accepted_total", "accepted", ""},
-    [S_PROCESSED_TOTAL] = {"processed_total", "processed", ""},
-    [S_REJECTED_TOTAL] = {"rejected_total", "rejected", ""},
+    [S_ACCEPTED_TOTAL] = {"accepted_total", "accepted (total)", ""},
+    [S_PROCESSED_TOTAL] = {"processed_total", "processed (total)", ""},
+    [S_REJECTED_TOTAL] = {"rejected_total", "rejected (total)", ""},
 };
 
 typedef struct live {
