@@ -12,6 +12,9 @@
  *   http.h       HTTP layer independent of any server library (/debug/pprof/...)
  *   heap.h       heap/allocs profiles (jemalloc sampling)
  *   memstats.h   allocator statistics
+ *   threads.h    thread dumps (goroutine), threadcreate, cprof_thread_create
+ *   lock.h       cprof_mutex_t / cprof_cond_t, mutex and block profiles
+ *   trace.h      execution trace (Chrome Trace Event JSON)
  *
  * Conventions: functions return 0 (or a count) on success and a negative
  * errno on failure; cprof_strerror names those. The library never prints and
@@ -25,6 +28,9 @@
 #include "cprof/http.h"
 #include "cprof/heap.h"
 #include "cprof/memstats.h"
+#include "cprof/threads.h"
+#include "cprof/lock.h"
+#include "cprof/trace.h"
 
 #define CPROF_VERSION "0.1.0"
 

@@ -55,8 +55,7 @@ void cprof_http_response_on_ready(cprof_http_response_t *r, void (*cb)(void *arg
 
 /* Once ready: status, headers, body (valid until free). */
 int cprof_http_response_status(const cprof_http_response_t *r);
-size_t cprof_http_response_headers(const cprof_http_response_t *r,
-                                   const cprof_http_header_t **out);
+size_t cprof_http_response_headers(const cprof_http_response_t *r, const cprof_http_header_t **out);
 const char *cprof_http_response_header(const cprof_http_response_t *r, const char *name);
 const void *cprof_http_response_body(const cprof_http_response_t *r, size_t *len);
 /* Takes the body: *len set, the buffer is malloc'ed and the caller's. */
@@ -67,8 +66,9 @@ void *cprof_http_response_take_body(cprof_http_response_t *r, size_t *len);
 void cprof_http_response_free(cprof_http_response_t *r);
 
 /* Cancels every pending response (their bodies hold what was collected so
- * far) and waits up to timeout_ns for them to become ready. For server
- * shutdown. Returns the number still pending. */
+ * far) and waits up to timeout_ns for them to become ready; deferred work
+ * started afterwards starts canceled. For server shutdown (before the
+ * server stops). Returns the number still pending. */
 int cprof_http_cancel_all(int64_t timeout_ns);
 
 /* ---- providers ------------------------------------------------------------ */

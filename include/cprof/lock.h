@@ -36,7 +36,10 @@ typedef struct cprof_mutex {
     int64_t _charged;  /* time up to which waiting was charged */
 } cprof_mutex_t;
 
-#define CPROF_MUTEX_INITIALIZER {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0}
+#define CPROF_MUTEX_INITIALIZER                                                                    \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0                                                      \
+    }
 
 /* Caller-owned memory: init before use, destroy when no thread uses it.
  * init returns 0 or a negative errno. */
@@ -96,6 +99,11 @@ int64_t cprof_lock_profile_period(const cprof_lock_profile_t *p);
 int64_t cprof_lock_profile_time_ns(const cprof_lock_profile_t *p); /* wall clock */
 /* Records that could not be stored (table full, no memory). */
 uint64_t cprof_lock_profile_dropped(const cprof_lock_profile_t *p);
+
+/* Subtracts base (an earlier snapshot of the same kind) from p in place,
+ * record by record, and drops the records left at zero: what happened
+ * between the two snapshots. 0 or -EINVAL (different kinds). */
+int cprof_lock_profile_sub(cprof_lock_profile_t *p, const cprof_lock_profile_t *base);
 
 /* Go's legacy text format (debug=1): "--- mutex:" or "--- contention:",
  * "cycles/second=1000000000" (delays are in ns), "sampling period=N", then

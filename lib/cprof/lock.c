@@ -52,8 +52,8 @@ typedef struct table {
 
 static pthread_mutex_t tables_mu = PTHREAD_MUTEX_INITIALIZER;
 static table_t tables[2];
-static int mutex_fraction;  /* atomic */
-static int64_t block_rate;  /* atomic, ns */
+static int mutex_fraction; /* atomic */
+static int64_t block_rate; /* atomic, ns */
 
 struct cprof_lock_profile {
     cprof_lock_kind_t kind;
@@ -328,8 +328,8 @@ void cprof_cond_broadcast(cprof_cond_t *c) { pthread_cond_broadcast(&c->_c); }
 /* The common part of wait and timedwait: the release of m is an unlock
  * (charges m's waiters), the whole wait a block event. */
 static __attribute__((noinline)) int cond_wait(cprof_cond_t *c, cprof_mutex_t *m,
-                                               const struct timespec *deadline,
-                                               const void *wrapper, const void *ra)
+                                               const struct timespec *deadline, const void *wrapper,
+                                               const void *ra)
 {
     if (__atomic_load_n(&m->_nwait, __ATOMIC_RELAXED) != 0)
         mutex_event(charge(m), wrapper, ra);
@@ -444,6 +444,33 @@ cprof_lock_kind_t cprof_lock_profile_kind(const cprof_lock_profile_t *p) { retur
 int64_t cprof_lock_profile_period(const cprof_lock_profile_t *p) { return p->period; }
 int64_t cprof_lock_profile_time_ns(const cprof_lock_profile_t *p) { return p->time_ns; }
 uint64_t cprof_lock_profile_dropped(const cprof_lock_profile_t *p) { return p->dropped; }
+
+static bool same_stack(const cprof_lock_sample_t *a, const cprof_lock_sample_t *b)
+{
+    return a->npcs == b->npcs && memcmp(a->pcs, b->pcs, a->npcs * sizeof(*a->pcs)) == 0;
+}
+
+int cprof_lock_profile_sub(cprof_lock_profile_t *p, const cprof_lock_profile_t *base)
+{
+    if (p->kind != base->kind)
+        return -EINVAL;
+    size_t m = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        cprof_lock_sample_t s = p->samples[i];
+        for (size_t k = 0; k < base->n; k++) {
+            if (same_stack(&s, &base->samples[k])) {
+                s.count -= base->samples[k].count;
+                s.delay_ns -= base->samples[k].delay_ns;
+                break;
+            }
+        }
+        if (s.count > 0 || s.delay_ns > 0)
+            p->samples[m++] = s;
+    }
+    p->n = m;
+    qsort(p->samples, p->n, sizeof(*p->samples), by_delay);
+    return 0;
+}
 
 int cprof_lock_write_text(const cprof_lock_profile_t *p, cprof_lock_name_fn name_pc, void *arg,
                           FILE *out)

@@ -387,8 +387,7 @@ int cprof_pprof_finish(cprof_pprof_t *p, bool gzip, uint8_t **out, size_t *out_l
             cprof__pb_uint(&b, 3, l->pc);
             for (int k = 0; k < e->nframes; k++) {
                 const cprof__sym_frame_t *f = &e->frames[k];
-                write_line(&b,
-                           func_id(&fs, str(p, f->function), str(p, f->file), f->start_line),
+                write_line(&b, func_id(&fs, str(p, f->function), str(p, f->file), f->start_line),
                            f->line);
             }
         }

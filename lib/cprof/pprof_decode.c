@@ -30,8 +30,8 @@ typedef struct rd {
 
 typedef struct field {
     int num, wire;
-    uint64_t v;   /* varint / fixed value */
-    rd_t sub;     /* length-delimited payload */
+    uint64_t v; /* varint / fixed value */
+    rd_t sub;   /* length-delimited payload */
 } field_t;
 
 typedef struct dec {

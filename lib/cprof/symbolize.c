@@ -161,6 +161,9 @@ static void read_maps(void)
             break;
         Dwfl_Module *mod = S.dwfl ? dwfl_addrmodule(S.dwfl, lo) : NULL;
         if (mod) {
+            /* The build ID is known once the module's ELF is loaded. */
+            GElf_Addr ebias;
+            dwfl_module_getelf(mod, &ebias);
             const unsigned char *bits;
             GElf_Addr vaddr;
             int n = dwfl_module_build_id(mod, &bits, &vaddr);
@@ -174,8 +177,7 @@ static void read_maps(void)
             Dwarf_Addr bias;
             m->has_debug = dwfl_module_getdwarf(mod, &bias) != NULL;
         }
-        if (exe[0] && strcmp(path, exe) == 0 && S.nmaps > 0 &&
-            strcmp(S.maps[0].path, exe) != 0) {
+        if (exe[0] && strcmp(path, exe) == 0 && S.nmaps > 0 && strcmp(S.maps[0].path, exe) != 0) {
             cprof__sym_mapping_t t = S.maps[0];
             S.maps[0] = *m;
             *m = t;
@@ -248,8 +250,21 @@ static int dwarf_frames(Dwfl_Module *mod, uint64_t a, cprof__sym_frame_t *fr)
     Dwarf_Die *cu = dwfl_module_addrdie(mod, a, &bias);
     if (!cu)
         return 0;
+    /* dwarf_getscopes continues an inlined scope with its abstract
+     * definition's parents; dwarf_getscopes_die on the innermost DIE gives
+     * the concrete chain of callers instead (as eu-addr2line -i does). */
     Dwarf_Die *scopes = NULL;
     int ns = dwarf_getscopes(cu, a - bias, &scopes);
+    if (ns > 0) {
+        Dwarf_Die inner;
+        Dwarf_Addr dbias;
+        Dwarf *dw = dwfl_module_getdwarf(mod, &dbias);
+        if (dw && dwarf_offdie(dw, dwarf_dieoffset(&scopes[0]), &inner)) {
+            free(scopes);
+            scopes = NULL;
+            ns = dwarf_getscopes_die(&inner, &scopes);
+        }
+    }
     Dwarf_Die *fn[MAX_INLINE];
     int k = 0;
     for (int i = 0; i < ns && k < MAX_INLINE; i++) {

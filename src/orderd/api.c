@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/webassets.h"
 #include "common/xalloc.h"
+#include "cprof/trace.h"
 #include "orderd/admin.h"
 #include "orderd/leakwatch.h"
 #include "orderd/live.h"
@@ -126,6 +127,9 @@ static enum MHD_Result post_order(app_t *app, struct MHD_Connection *c, req_t *r
     buf_putc(&b, '\n');
     int prio = o->priority;
     o->accepted_mono_ns = clock_mono_ns();
+    /* Execution trace: the order's flow to its worker, and its queue wait. */
+    o->trace_id = cprof_trace_flow_start("order");
+    cprof_trace_async_begin("queue wait", o->trace_id);
     int rc = queue_push(app->queue, o);
     if (rc != 0) {
         store_remove(app->store, o);
@@ -313,10 +317,22 @@ static enum MHD_Result route(listener_t *l, struct MHD_Connection *c, const char
     bool internals = l->admin || (l->loopback && app->cfg.profiling);
 
     if (!l->admin) {
+        if (strcmp(url, "/orders") == 0 && is(method, "POST")) {
+            int64_t span = cprof_trace_begin();
+            enum MHD_Result r = post_order(app, c, rq);
+            cprof_trace_end(span, "POST /orders", NULL, 0);
+            return r;
+        }
         if (strcmp(url, "/orders") == 0)
-            return is(method, "POST") ? post_order(app, c, rq) : send_405(c, "POST");
+            return send_405(c, "POST");
+        if (strncmp(url, "/orders/", 8) == 0 && url[8] && get) {
+            int64_t span = cprof_trace_begin();
+            enum MHD_Result r = get_order(app, c, url + 8);
+            cprof_trace_end(span, "GET /orders/{id}", NULL, 0);
+            return r;
+        }
         if (strncmp(url, "/orders/", 8) == 0 && url[8])
-            return get ? get_order(app, c, url + 8) : send_405(c, "GET, HEAD");
+            return send_405(c, "GET, HEAD");
     }
     /* The dashboard (/, /ui/...), speedscope (/debug/pprof/ui/) and the
      * dashboard's data, on both listeners: the pages are static, and the

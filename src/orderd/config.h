@@ -41,6 +41,8 @@ typedef struct config {
     bool profiling; /* serve /debug/pprof on the API listener when loopback */
     bool heap_profile;        /* jemalloc allocation sampling on from the start */
     size_t heap_profile_rate; /* mean sampling interval, bytes (Go: MemProfileRate) */
+    int mutex_profile_fraction; /* Go: SetMutexProfileFraction (0 = off) */
+    int block_profile_rate;     /* Go: SetBlockProfileRate, ns (0 = off) */
 } config_t;
 
 /* Fills cfg from defaults, environment and argv. Returns 0, 1 when --help

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "cprof/heap.h"
+#include "cprof/lock.h"
 #include "orderd/admin.h"
 #include "orderd/api.h"
 #include "orderd/app.h"
@@ -119,6 +120,9 @@ int main(int argc, char **argv)
     if (cfg->heap_profile && !cprof_heap_unavailable() &&
         (rc = cprof_heap_start(cfg->heap_profile_rate)) != 0)
         log_warn("heap profiling not started: %s", strerror(-rc));
+    /* Mutex and block profiles on from the start, as the seed does. */
+    cprof_set_mutex_profile_fraction(cfg->mutex_profile_fraction);
+    cprof_set_block_profile_rate(cfg->block_profile_rate);
     stats_init(&app->stats);
     app->queue = queue_new(cfg->queue_capacity, cfg->max_queue_wait_ns);
     app->store = store_new(cfg->results_capacity);
@@ -191,6 +195,8 @@ int main(int argc, char **argv)
             _exit(1);
         }
     }
+    /* Ends pending profiles first: MHD cannot stop with suspended connections. */
+    admin_shutdown(app);
     api_stop(api);
     live_stop();
     leakwatch_stop();

@@ -9,13 +9,19 @@
  * `in_flight` counts orders popped and not yet recorded; together with the
  * queue length it is what shutdown still has to drain. Shutdown: main closes
  * the queue, workers exit when it is empty, the last worker closes the
- * channel, results threads exit when it is empty. */
+ * channel, results threads exit when it is empty.
+ *
+ * Profiling: the channel's lock and condition variables are cprof's (the
+ * block profile shows the hand-off waits, the seed's ChannelBlockTime);
+ * threads are made with cprof_thread_create (threadcreate profile); while an
+ * execution trace runs, workers record "wait for order", "process order"
+ * (where the order's flow from its HTTP thread ends) and "result hand-off"
+ * spans, and the results threads "record result". */
 
 #include "orderd/pool.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +30,13 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cprof/lock.h"
+#include "cprof/threads.h"
+#include "cprof/trace.h"
 
 typedef struct chan {
-    pthread_mutex_t mu;
-    pthread_cond_t not_empty, not_full;
+    cprof_mutex_t mu;
+    cprof_cond_t not_empty, not_full;
     order_t **slots;
     size_t cap, head, len;
     bool closed;
@@ -54,9 +63,9 @@ struct pool {
 
 static void chan_init(chan_t *c, size_t cap)
 {
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->not_empty, NULL);
-    pthread_cond_init(&c->not_full, NULL);
+    cprof_mutex_init(&c->mu);
+    cprof_cond_init(&c->not_empty);
+    cprof_cond_init(&c->not_full);
     c->slots = xcalloc(cap, sizeof(order_t *));
     c->cap = cap;
 }
@@ -64,44 +73,44 @@ static void chan_init(chan_t *c, size_t cap)
 static void chan_destroy(chan_t *c)
 {
     free(c->slots);
-    pthread_cond_destroy(&c->not_empty);
-    pthread_cond_destroy(&c->not_full);
-    pthread_mutex_destroy(&c->mu);
+    cprof_cond_destroy(&c->not_empty);
+    cprof_cond_destroy(&c->not_full);
+    cprof_mutex_destroy(&c->mu);
 }
 
 static void chan_send(chan_t *c, order_t *o)
 {
-    pthread_mutex_lock(&c->mu);
+    cprof_mutex_lock(&c->mu);
     while (c->len == c->cap)
-        pthread_cond_wait(&c->not_full, &c->mu);
+        cprof_cond_wait(&c->not_full, &c->mu);
     c->slots[(c->head + c->len) % c->cap] = o;
     c->len++;
-    pthread_cond_signal(&c->not_empty);
-    pthread_mutex_unlock(&c->mu);
+    cprof_cond_signal(&c->not_empty);
+    cprof_mutex_unlock(&c->mu);
 }
 
 static order_t *chan_recv(chan_t *c)
 {
     order_t *o = NULL;
-    pthread_mutex_lock(&c->mu);
+    cprof_mutex_lock(&c->mu);
     while (c->len == 0 && !c->closed)
-        pthread_cond_wait(&c->not_empty, &c->mu);
+        cprof_cond_wait(&c->not_empty, &c->mu);
     if (c->len) {
         o = c->slots[c->head];
         c->head = (c->head + 1) % c->cap;
         c->len--;
-        pthread_cond_signal(&c->not_full);
+        cprof_cond_signal(&c->not_full);
     }
-    pthread_mutex_unlock(&c->mu);
+    cprof_mutex_unlock(&c->mu);
     return o;
 }
 
 static void chan_close(chan_t *c)
 {
-    pthread_mutex_lock(&c->mu);
+    cprof_mutex_lock(&c->mu);
     c->closed = true;
-    pthread_cond_broadcast(&c->not_empty);
-    pthread_mutex_unlock(&c->mu);
+    cprof_cond_broadcast(&c->not_empty);
+    cprof_mutex_unlock(&c->mu);
 }
 
 int pool_parse_work(const char *s, work_mode_t *out)
@@ -172,12 +181,17 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     pool_t *p = w->pool;
-    char name[16];
-    snprintf(name, sizeof(name), "worker-%d", w->id);
-    pthread_setname_np(pthread_self(), name);
     order_t *o;
-    while ((o = queue_pop(p->queue)) != NULL) {
+    for (;;) {
+        int64_t wait_span = cprof_trace_begin();
+        o = queue_pop(p->queue);
+        cprof_trace_end(wait_span, "wait for order", NULL, 0);
+        if (!o)
+            break;
         __atomic_fetch_add(&p->in_flight, 1, __ATOMIC_RELAXED);
+        int64_t span = cprof_trace_begin();
+        cprof_trace_async_end("queue wait", o->trace_id);
+        cprof_trace_flow_end("order", o->trace_id);
         int64_t t0 = clock_mono_ns();
         int pi = o->priority - 1;
         __atomic_store_n(&p->stats->last_progress_mono_ns, t0, __ATOMIC_RELAXED);
@@ -188,12 +202,15 @@ static void *worker_main(void *arg)
         __atomic_fetch_add(&p->stats->active_workers, 1, __ATOMIC_RELAXED);
 
         process_order(p, o);
+        cprof_trace_end(span, "process order", "priority", o->priority);
 
         o->finished_mono_ns = clock_mono_ns();
         o->processed_wall_ns = clock_wall_ns();
         hist_record(&p->stats->processing[pi], (uint64_t)(o->finished_mono_ns - t0));
         __atomic_fetch_sub(&p->stats->active_workers, 1, __ATOMIC_RELAXED);
-        chan_send(&p->results, o);
+        int64_t handoff = cprof_trace_begin();
+        chan_send(&p->results, o); /* o belongs to the results stage now */
+        cprof_trace_end(handoff, "result hand-off", NULL, 0);
     }
     if (__atomic_sub_fetch(&p->workers_left, 1, __ATOMIC_ACQ_REL) == 0)
         chan_close(&p->results);
@@ -220,12 +237,12 @@ static void record(pool_t *p, order_t *o)
 static void *results_main(void *arg)
 {
     worker_t *w = arg;
-    char name[16];
-    snprintf(name, sizeof(name), "results-%d", w->id);
-    pthread_setname_np(pthread_self(), name);
     order_t *o;
-    while ((o = chan_recv(&w->pool->results)) != NULL)
+    while ((o = chan_recv(&w->pool->results)) != NULL) {
+        int64_t span = cprof_trace_begin();
         record(w->pool, o);
+        cprof_trace_end(span, "record result", NULL, 0);
+    }
     return NULL;
 }
 
@@ -242,13 +259,15 @@ pool_t *pool_new(const pool_config_t *cfg, queue_t *q, store_t *store, stats_t *
     return p;
 }
 
-static int spawn(pool_t *p, worker_t *w, int id, void *(*fn)(void *))
+static int spawn(pool_t *p, worker_t *w, int id, void *(*fn)(void *), const char *prefix)
 {
     w->pool = p;
     w->id = id;
-    int rc = pthread_create(&w->thread, NULL, fn, w);
+    char name[32]; /* cprof_thread_create keeps the first 15 bytes */
+    snprintf(name, sizeof(name), "%s-%d", prefix, id);
+    int rc = cprof_thread_create(&w->thread, NULL, fn, w, name);
     if (rc != 0)
-        return -rc;
+        return rc;
     w->started = true;
     return 0;
 }
@@ -257,12 +276,12 @@ int pool_start(pool_t *p)
 {
     p->workers_left = p->cfg.workers;
     for (int i = 0; i < p->cfg.results_threads; i++) {
-        int rc = spawn(p, &p->recorders[i], i + 1, results_main);
+        int rc = spawn(p, &p->recorders[i], i + 1, results_main, "results");
         if (rc)
             return rc;
     }
     for (int i = 0; i < p->cfg.workers; i++) {
-        int rc = spawn(p, &p->workers[i], i + 1, worker_main);
+        int rc = spawn(p, &p->workers[i], i + 1, worker_main, "worker");
         if (rc)
             return rc;
     }

@@ -2,16 +2,20 @@
  * the whole capacity, so a push only checks the shared count. A pop picks,
  * in order: the oldest head that has waited longer than max_wait (aging),
  * else the head of the highest non-empty level. Workers wait on `ready`;
- * pushes signal one worker, close and resume broadcast. */
+ * pushes signal one worker, close and resume broadcast. The lock and the
+ * condition variable are cprof's, so contention and the workers' waits
+ * show in the mutex and block profiles; while an execution trace runs,
+ * every push and take records the depth of each level (a counter). */
 
 #include "orderd/queue.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/clock.h"
 #include "common/xalloc.h"
+#include "cprof/lock.h"
+#include "cprof/trace.h"
 
 typedef struct ring {
     order_t **slots;
@@ -19,8 +23,8 @@ typedef struct ring {
 } ring_t;
 
 struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t ready;
+    cprof_mutex_t mu;
+    cprof_cond_t ready;
     size_t cap, len;
     ring_t lv[ORDER_PRIORITIES];
     int64_t max_wait_ns;
@@ -28,11 +32,23 @@ struct queue {
     uint64_t aged;
 };
 
+/* Trace counter of the depth of each level; called with the lock held. */
+static void trace_depth(const queue_t *q)
+{
+    static const char *const keys[ORDER_PRIORITIES] = {"p1", "p2", "p3"};
+    if (cprof_trace_enabled()) {
+        int64_t v[ORDER_PRIORITIES];
+        for (int i = 0; i < ORDER_PRIORITIES; i++)
+            v[i] = (int64_t)q->lv[i].len;
+        cprof_trace_counter("queue depth", keys, v, ORDER_PRIORITIES);
+    }
+}
+
 queue_t *queue_new(size_t capacity, int64_t max_wait_ns)
 {
     queue_t *q = xcalloc(1, sizeof(*q));
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->ready, NULL);
+    cprof_mutex_init(&q->mu);
+    cprof_cond_init(&q->ready);
     q->cap = capacity;
     q->max_wait_ns = max_wait_ns;
     for (int i = 0; i < ORDER_PRIORITIES; i++)
@@ -46,15 +62,15 @@ void queue_free(queue_t *q)
         return;
     for (int i = 0; i < ORDER_PRIORITIES; i++)
         free(q->lv[i].slots);
-    pthread_cond_destroy(&q->ready);
-    pthread_mutex_destroy(&q->mu);
+    cprof_cond_destroy(&q->ready);
+    cprof_mutex_destroy(&q->mu);
     free(q);
 }
 
 int queue_push(queue_t *q, order_t *o)
 {
     int rc = 0;
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     if (q->closed) {
         rc = -EPIPE;
     } else if (q->len >= q->cap) {
@@ -64,9 +80,10 @@ int queue_push(queue_t *q, order_t *o)
         r->slots[(r->head + r->len) % q->cap] = o;
         r->len++;
         q->len++;
-        pthread_cond_signal(&q->ready);
+        trace_depth(q);
+        cprof_cond_signal(&q->ready);
     }
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return rc;
 }
 
@@ -98,62 +115,63 @@ static order_t *take(queue_t *q)
     r->head = (r->head + 1) % q->cap;
     r->len--;
     q->len--;
+    trace_depth(q);
     return o;
 }
 
 order_t *queue_pop(queue_t *q)
 {
     order_t *o = NULL;
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     while (!q->closed && (q->paused || q->len == 0))
-        pthread_cond_wait(&q->ready, &q->mu);
+        cprof_cond_wait(&q->ready, &q->mu);
     if (q->len > 0)
         o = take(q);
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return o;
 }
 
 order_t *queue_try_pop(queue_t *q)
 {
     order_t *o = NULL;
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     if (q->len > 0 && (!q->paused || q->closed))
         o = take(q);
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return o;
 }
 
 void queue_close(queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     q->closed = true;
     q->paused = false;
-    pthread_cond_broadcast(&q->ready);
-    pthread_mutex_unlock(&q->mu);
+    cprof_cond_broadcast(&q->ready);
+    cprof_mutex_unlock(&q->mu);
 }
 
 void queue_set_paused(queue_t *q, bool paused)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     if (!q->closed)
         q->paused = paused;
-    pthread_cond_broadcast(&q->ready);
-    pthread_mutex_unlock(&q->mu);
+    cprof_cond_broadcast(&q->ready);
+    cprof_mutex_unlock(&q->mu);
 }
 
 bool queue_paused(queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     bool p = q->paused;
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return p;
 }
 
 size_t queue_length(queue_t *q, int priority)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     size_t n = priority >= 1 && priority <= ORDER_PRIORITIES ? q->lv[priority - 1].len : q->len;
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return n;
 }
 
@@ -161,16 +179,16 @@ size_t queue_capacity(const queue_t *q) { return q->cap; }
 
 uint64_t queue_aged(queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     uint64_t n = q->aged;
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return n;
 }
 
 int64_t queue_oldest_ns(queue_t *q)
 {
     int64_t oldest = 0;
-    pthread_mutex_lock(&q->mu);
+    cprof_mutex_lock(&q->mu);
     for (int p = 0; p < ORDER_PRIORITIES; p++) {
         ring_t *r = &q->lv[p];
         if (r->len) {
@@ -179,6 +197,6 @@ int64_t queue_oldest_ns(queue_t *q)
                 oldest = t;
         }
     }
-    pthread_mutex_unlock(&q->mu);
+    cprof_mutex_unlock(&q->mu);
     return oldest;
 }

@@ -4,28 +4,29 @@
  * completion order, into one FIFO (its own mutex); past results_capacity the
  * oldest is unlinked from its shard and freed. Lock order: FIFO, then shard.
  * Rendering a status happens under the shard lock, so eviction can never
- * free an order while it is being read. */
+ * free an order while it is being read. The mutexes are cprof's, so their
+ * contention shows in the mutex and block profiles. */
 
 #include "orderd/store.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
+#include "cprof/lock.h"
 
 #define SHARDS 16
 
 typedef struct shard {
-    pthread_mutex_t mu;
+    cprof_mutex_t mu;
     order_t **buckets;
     size_t nbuckets, count;
 } shard_t;
 
 struct store {
     shard_t shards[SHARDS];
-    pthread_mutex_t done_mu;
+    cprof_mutex_t done_mu;
     order_t *done_head, *done_tail;
     size_t done_count, capacity;
 };
@@ -44,11 +45,11 @@ store_t *store_new(size_t results_capacity)
 {
     store_t *s = xcalloc(1, sizeof(*s));
     for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_init(&s->shards[i].mu, NULL);
+        cprof_mutex_init(&s->shards[i].mu);
         s->shards[i].nbuckets = 1024;
         s->shards[i].buckets = xcalloc(1024, sizeof(order_t *));
     }
-    pthread_mutex_init(&s->done_mu, NULL);
+    cprof_mutex_init(&s->done_mu);
     s->capacity = results_capacity;
     return s;
 }
@@ -66,9 +67,9 @@ void store_free(store_t *s)
             }
         }
         free(sh->buckets);
-        pthread_mutex_destroy(&sh->mu);
+        cprof_mutex_destroy(&sh->mu);
     }
-    pthread_mutex_destroy(&s->done_mu);
+    cprof_mutex_destroy(&s->done_mu);
     free(s);
 }
 
@@ -102,7 +103,7 @@ int store_insert(store_t *s, order_t *o)
     o->hash = hash_id(o->id);
     shard_t *sh = shard_of(s, o->hash);
     int rc = 0;
-    pthread_mutex_lock(&sh->mu);
+    cprof_mutex_lock(&sh->mu);
     order_t **pp = find(sh, o->hash, o->id);
     if (*pp) {
         rc = -EEXIST;
@@ -115,7 +116,7 @@ int store_insert(store_t *s, order_t *o)
         *pp = o;
         sh->count++;
     }
-    pthread_mutex_unlock(&sh->mu);
+    cprof_mutex_unlock(&sh->mu);
     return rc;
 }
 
@@ -133,14 +134,14 @@ static void unlink_locked(shard_t *sh, order_t *o)
 void store_remove(store_t *s, order_t *o)
 {
     shard_t *sh = shard_of(s, o->hash);
-    pthread_mutex_lock(&sh->mu);
+    cprof_mutex_lock(&sh->mu);
     unlink_locked(sh, o);
-    pthread_mutex_unlock(&sh->mu);
+    cprof_mutex_unlock(&sh->mu);
 }
 
 void store_done(store_t *s, order_t *o)
 {
-    pthread_mutex_lock(&s->done_mu);
+    cprof_mutex_lock(&s->done_mu);
     o->done_next = NULL;
     if (s->done_tail)
         s->done_tail->done_next = o;
@@ -155,12 +156,12 @@ void store_done(store_t *s, order_t *o)
             s->done_tail = NULL;
         s->done_count--;
         shard_t *sh = shard_of(s, old->hash);
-        pthread_mutex_lock(&sh->mu);
+        cprof_mutex_lock(&sh->mu);
         unlink_locked(sh, old);
-        pthread_mutex_unlock(&sh->mu);
+        cprof_mutex_unlock(&sh->mu);
         order_free(old);
     }
-    pthread_mutex_unlock(&s->done_mu);
+    cprof_mutex_unlock(&s->done_mu);
 }
 
 int store_render(store_t *s, const char *id, buf_t *out)
@@ -168,13 +169,13 @@ int store_render(store_t *s, const char *id, buf_t *out)
     uint64_t h = hash_id(id);
     shard_t *sh = shard_of(s, h);
     int rc = -ENOENT;
-    pthread_mutex_lock(&sh->mu);
+    cprof_mutex_lock(&sh->mu);
     order_t *o = *find(sh, h, id);
     if (o) {
         order_status_json(o, out);
         rc = 0;
     }
-    pthread_mutex_unlock(&sh->mu);
+    cprof_mutex_unlock(&sh->mu);
     return rc;
 }
 
@@ -182,17 +183,17 @@ size_t store_count(store_t *s)
 {
     size_t n = 0;
     for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_lock(&s->shards[i].mu);
+        cprof_mutex_lock(&s->shards[i].mu);
         n += s->shards[i].count;
-        pthread_mutex_unlock(&s->shards[i].mu);
+        cprof_mutex_unlock(&s->shards[i].mu);
     }
     return n;
 }
 
 size_t store_done_count(store_t *s)
 {
-    pthread_mutex_lock(&s->done_mu);
+    cprof_mutex_lock(&s->done_mu);
     size_t n = s->done_count;
-    pthread_mutex_unlock(&s->done_mu);
+    cprof_mutex_unlock(&s->done_mu);
     return n;
 }

@@ -314,7 +314,8 @@
     if (flameURL) URL.revokeObjectURL(flameURL);
     flameURL = URL.createObjectURL(blob);
     const title = `${state.meta ? state.meta.title : ''} ${p.title}`.trim();
-    const src = `/debug/pprof/ui/#profileURL=${encodeURIComponent(flameURL)}&title=${encodeURIComponent(title)}`;
+    /* left-heavy: stacks merged and sorted, the classic flame graph. */
+    const src = `/debug/pprof/ui/#profileURL=${encodeURIComponent(flameURL)}&title=${encodeURIComponent(title)}&view=left-heavy`;
     const ov = document.getElementById('flame');
     ov.querySelector('.flame-title').textContent = title;
     ov.querySelector('.flame-newtab').href = src;

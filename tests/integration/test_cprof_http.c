@@ -1,0 +1,200 @@
+/* orderd's CPU profiling endpoints over real HTTP: the index, cmdline,
+ * symbol, a CPU profile taken while orders are posted (other requests keep
+ * being answered while it runs, a second one gets 409 at once), the seed's
+ * /profile/cpu alias, bad parameters, and a clean SIGTERM during a
+ * profile. Profiles are decoded with cprof's own decoder. */
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cprof.h"
+#include "harness.h"
+
+static const char *const args[] = {"--work", "none", NULL};
+static const char order[] =
+    "{\"customer\":\"c\",\"amount\":10,\"items\":[\"a\"],\"address\":\"x\",\"status\":\"pending\"}";
+
+typedef struct fetch {
+    char url[256];
+    char *body;
+    size_t len;
+    long status;
+    int done;
+} fetch_t;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    fetch_t *f = arg;
+    char *b = realloc(f->body, f->len + sz * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + f->len, p, sz * n);
+    f->body = b;
+    f->len += sz * n;
+    return sz * n;
+}
+
+/* A GET in its own thread with its own curl handle (the harness's helpers
+ * assert, which only the test's thread may do). */
+static void *fetch_main(void *arg)
+{
+    fetch_t *f = arg;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, f->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
+    curl_easy_cleanup(c);
+    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Starts a profile of `seconds` in a background fetch and returns once the
+ * server reports it running: a probe then gets 409. A probe that wins the
+ * race instead profiles 50 ms itself; the background request then may get
+ * 409 and is started again. */
+static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int seconds,
+                                     http_resp_t *conflict)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        free(f->body);
+        memset(f, 0, sizeof(*f));
+        snprintf(f->url, sizeof(f->url), "%s/debug/pprof/profile?seconds=%d", s->base, seconds);
+        pthread_create(t, NULL, fetch_main, f);
+        for (int i = 0; i < 500 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++) {
+            http_resp_t r = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
+            if (r.status == 409 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST)) {
+                *conflict = r;
+                return;
+            }
+            http_free(&r);
+        }
+        pthread_join(*t, NULL);
+    }
+    cr_assert_fail("the background profile never started");
+}
+
+static bool has_function(const cprof_profile_t *d, const char *name)
+{
+    for (size_t i = 0; i < d->nfunctions; i++)
+        if (strcmp(d->functions[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+Test(cprof_http, index_cmdline_symbol_and_errors, .timeout = 60)
+{
+    server_t *s = server_start(args);
+    http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "profile?seconds=30"), "index lists the CPU profile:\n%s", r.body);
+    http_free(&r);
+
+    r = http_get(harness_fmt("%s/debug/pprof/cmdline", s->base));
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "orderd") && memchr(r.body, '\0', r.len),
+              "NUL-separated argv with orderd expected");
+    http_free(&r);
+
+    r = http_get(harness_fmt("%s/debug/pprof/symbol", s->base));
+    cr_assert_str_eq(r.body, "num_symbols: 1\n");
+    http_free(&r);
+
+    r = http_get(harness_fmt("%s/debug/pprof/nosuch", s->base));
+    cr_assert_eq(r.status, 404);
+    http_free(&r);
+    static const char *bad[] = {"/debug/pprof/profile?seconds=x", "/debug/pprof/profile?hz=9999",
+                                "/profile/cpu?duration=3", "/debug/pprof/profile?seconds=-2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = http_get(harness_fmt("%s%s", s->base, bad[i]));
+        cr_assert_eq(r.status, 400, "%s: %ld", bad[i], r.status);
+        char *x = http_header(&r, "X-Go-Pprof");
+        cr_assert(x && strcmp(x, "1") == 0);
+        free(x);
+        http_free(&r);
+    }
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
+}
+
+Test(cprof_http, profile_under_load_does_not_block, .timeout = 120)
+{
+    server_t *s = server_start(args);
+    fetch_t f = {0};
+    pthread_t t;
+    http_resp_t r = {0};
+    /* While it runs, a second profile is refused at once. */
+    start_background_profile(s, &f, &t, 3, &r);
+    cr_assert_eq(r.status, 409, "second profile: %ld", r.status);
+    char *x = http_header(&r, "X-Go-Pprof");
+    cr_assert(x && strcmp(x, "1") == 0, "X-Go-Pprof: 1 on 409");
+    free(x);
+    cr_assert(strchr(r.body, '\n') == r.body + r.len - 1, "one-line reason: %s", r.body);
+    http_free(&r);
+
+    /* Orders and health are served while the profile is pending. */
+    int posted = 0;
+    while (!__atomic_load_n(&f.done, __ATOMIC_SEQ_CST) && posted < 20000) {
+        r = http_post_json(harness_fmt("%s/orders", s->base), order);
+        cr_assert_eq(r.status, 201, "POST /orders during a profile: %ld", r.status);
+        http_free(&r);
+        posted++;
+    }
+    cr_assert_gt(posted, 10, "requests were served while the profile ran");
+    pthread_join(t, NULL);
+    cr_assert_eq(f.status, 200);
+    cprof_profile_t *d = NULL;
+    cr_assert_eq(cprof_profile_decode(f.body, f.len, &d), 0);
+    cr_assert_gt(d->nsamples, 0);
+    cr_assert(strstr(d->mappings[0].filename, "orderd"), "main mapping: %s",
+              d->mappings[0].filename);
+    cr_assert_gt(strlen(d->mappings[0].build_id), 0);
+    cr_assert(has_function(d, "post_order") || has_function(d, "on_request"),
+              "orderd's request handling in the profile");
+    /* /debug/pprof/symbol resolves an address of the profile. */
+    const cprof_pp_location_t *loc = NULL;
+    for (size_t i = 0; i < d->nlocations && !loc; i++)
+        if (d->locations[i].mapping_id == d->mappings[0].id)
+            loc = &d->locations[i];
+    cr_assert_not_null(loc);
+    char q[64];
+    snprintf(q, sizeof(q), "%#llx", (unsigned long long)loc->address);
+    r = http_do("POST", harness_fmt("%s/debug/pprof/symbol", s->base), q, strlen(q), NULL);
+    cr_assert(strstr(r.body, q), "symbol answer for %s: %s", q, r.body);
+    http_free(&r);
+    cprof_profile_free(d);
+    free(f.body);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
+}
+
+Test(cprof_http, seed_alias_and_sigterm_during_profile, .timeout = 60)
+{
+    server_t *s = server_start(args);
+    http_resp_t r = http_get(harness_fmt("%s/profile/cpu?duration=500ms", s->base));
+    cr_assert_eq(r.status, 200);
+    char *cd = http_header(&r, "Content-Disposition");
+    cr_assert(cd && strstr(cd, "attachment; filename=") && strstr(cd, "cpu_profile_"),
+              "Content-Disposition: %s", cd ? cd : "(none)");
+    free(cd);
+    cprof_profile_t *d = NULL;
+    cr_assert_eq(cprof_profile_decode(r.body, r.len, &d), 0);
+    cr_assert_geq(d->duration_nanos, 500000000);
+    cprof_profile_free(d);
+    http_free(&r);
+
+    /* A 30 s profile pending at SIGTERM: the server still exits cleanly. */
+    fetch_t f = {0};
+    pthread_t t;
+    start_background_profile(s, &f, &t, 30, &r);
+    http_free(&r);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0, "clean exit with a profile pending");
+    pthread_join(t, NULL);
+    free(f.body);
+}
