@@ -283,17 +283,6 @@ static void *defer_main(void *arg)
     if (rc < 0)
         cprof_http_response_error(r, 500, "%s", cprof_strerror(rc));
 
-    pthread_mutex_lock(&pending_mu);
-    for (cprof_http_response_t **p = &pending; *p; p = &(*p)->next_pending) {
-        if (*p == r) {
-            *p = r->next_pending;
-            npending--;
-            break;
-        }
-    }
-    pthread_cond_broadcast(&pending_cv);
-    pthread_mutex_unlock(&pending_mu);
-
     pthread_mutex_lock(&r->mu);
     __atomic_store_n(&r->ready, true, __ATOMIC_RELEASE);
     void (*cb)(void *) = r->cb;
@@ -306,6 +295,18 @@ static void *defer_main(void *arg)
         ;
     if (cb)
         cb(cb_arg);
+    /* Leaves the pending list only after the ready callback returned: once
+     * cprof_http_cancel_all returns 0, every server has been told to resume. */
+    pthread_mutex_lock(&pending_mu);
+    for (cprof_http_response_t **p = &pending; *p; p = &(*p)->next_pending) {
+        if (*p == r) {
+            *p = r->next_pending;
+            npending--;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&pending_cv);
+    pthread_mutex_unlock(&pending_mu);
     unref(r);
     return NULL;
 }

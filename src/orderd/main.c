@@ -200,7 +200,6 @@ int main(int argc, char **argv)
     api_stop(api);
     live_stop();
     leakwatch_stop();
-    admin_shutdown(app);
     log_summary(app, &last_acc, &last_proc, &last_ns);
     log_info("drained: %llu orders processed in total; bye",
              (unsigned long long)stats_total_processed(&app->stats));

@@ -182,9 +182,12 @@ int server_wait(server_t *s, int timeout_s)
     if (err && (strstr(err, "AddressSanitizer") || strstr(err, "ThreadSanitizer") ||
                 strstr(err, "LeakSanitizer") || strstr(err, "runtime error:")))
         harness_fail("sanitizer report in stderr:\n%s", err);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0) /* kept in the test's log for when the caller expected 0 */
+        fprintf(stderr, "process %d exited with %d; stderr:\n%s", (int)s->pid, code,
+                err ? err : "");
     free(err);
     unlink(s->stderr_path);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     free(s);
     return code;
 }

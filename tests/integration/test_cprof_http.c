@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,16 @@ typedef struct fetch {
     char *body;
     size_t len;
     long status;
+    int sent; /* the request is about to go out on a connected socket */
     int done;
 } fetch_t;
+
+static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+    (void)ip, (void)local_ip, (void)port, (void)local_port;
+    __atomic_store_n(&((fetch_t *)arg)->sent, 1, __ATOMIC_SEQ_CST);
+    return CURL_PREREQFUNC_OK;
+}
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
@@ -50,6 +59,8 @@ static void *fetch_main(void *arg)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, f);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
     curl_easy_cleanup(c);
@@ -58,9 +69,10 @@ static void *fetch_main(void *arg)
 }
 
 /* Starts a profile of `seconds` in a background fetch and returns once the
- * server reports it running: a probe then gets 409. A probe that wins the
- * race instead profiles 50 ms itself; the background request then may get
- * 409 and is started again. */
+ * server reports it running: a probe then gets 409. Probes start once the
+ * background request is on the wire; a probe that still wins the race
+ * profiles 50 ms itself, the background request then may get 409 and is
+ * started again. */
 static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int seconds,
                                      http_resp_t *conflict)
 {
@@ -69,6 +81,9 @@ static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int 
         memset(f, 0, sizeof(*f));
         snprintf(f->url, sizeof(f->url), "%s/debug/pprof/profile?seconds=%d", s->base, seconds);
         pthread_create(t, NULL, fetch_main, f);
+        while (!__atomic_load_n(&f->sent, __ATOMIC_SEQ_CST) &&
+               !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST))
+            sched_yield();
         for (int i = 0; i < 500 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++) {
             http_resp_t r = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
             if (r.status == 409 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST)) {
