@@ -85,11 +85,19 @@ typedef struct cprof_http_provider {
     int (*serve)(const cprof_http_request_t *req, cprof_http_response_t *resp);
     int64_t (*count)(void); /* live count for the index, or NULL */
     bool unlisted;          /* served but not on the index */
+    bool not_pprof;         /* the body is not profile.proto: no flame-graph link */
 } cprof_http_provider_t;
 
 /* Adds a provider (the struct must outlive the process's HTTP use). A name
  * already present is replaced. Returns 0, -EINVAL or -ENOMEM. */
 int cprof_http_register(const cprof_http_provider_t *p);
+
+/* Where the program serves a flame-graph viewer that takes
+ * `#profileURL=<url-encoded path>` (speedscope), as an absolute path such as
+ * "/debug/pprof/ui/". Once set, the index links every profile.proto profile
+ * to it with view=left-heavy. NULL (the default) removes the links. The
+ * string must outlive the process's HTTP use. Thread-safe. */
+void cprof_http_set_flamegraph_viewer(const char *path);
 
 /* The seed's alias paths: "/profile/cpu" -> provider "profile". The
  * provider sees req->alias and reads its own parameters (e.g. duration). */

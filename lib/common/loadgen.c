@@ -414,7 +414,9 @@ static int run_loop(run_t *r, int tfd)
             (!open || start + loadgen_due_ns(cfg->rate, next) <= now))
             continue;
 
-        int64_t wake = next_progress < now + 100 * MS ? next_progress : now + 100 * MS;
+        int64_t wake = now + 100 * MS;
+        if (cfg->progress && next_progress < wake) /* without a callback it never advances */
+            wake = next_progress;
         if (sending && wake > end)
             wake = end;
         if (!sending && wake > drain_deadline)

@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* speedscope's page, for cprof_http_set_flamegraph_viewer. */
+#define WEBASSETS_FLAMEGRAPH "/debug/pprof/ui/"
+
 typedef struct webasset {
     const char *path;          /* URL path, e.g. "/ui/dashboard.js" */
     const unsigned char *data; /* static; a NUL follows the last byte */

@@ -60,6 +60,7 @@ static bool closing; /* cprof_http_cancel_all ran: new deferred work starts canc
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static const cprof_http_provider_t *registered[MAX_REGISTERED];
 static size_t nregistered;
+static const char *flame_viewer; /* under reg_mu */
 
 static int64_t mono_ns(void)
 {
@@ -569,8 +570,31 @@ static int cmp_name(const void *a, const void *b)
                   (*(const cprof_http_provider_t *const *)b)->name);
 }
 
+void cprof_http_set_flamegraph_viewer(const char *path)
+{
+    pthread_mutex_lock(&reg_mu);
+    flame_viewer = path;
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* Percent-encodes s for a URL fragment value into out (truncated). */
+static void url_encode(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < outlen; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, outlen - o, "%%%02X", c);
+    }
+    out[o] = '\0';
+}
+
 /* Go's index page: every profile with a live count and a link, then the
- * descriptions. */
+ * descriptions. With a flame-graph viewer set, each profile.proto profile
+ * also links to it. */
 static int serve_index(cprof_http_response_t *r)
 {
     const cprof_http_provider_t *list[MAX_REGISTERED + 32];
@@ -586,6 +610,7 @@ static int serve_index(cprof_http_response_t *r)
         if (j == n)
             n++;
     }
+    const char *viewer = flame_viewer;
     pthread_mutex_unlock(&reg_mu);
     qsort(list, n, sizeof(list[0]), cmp_name);
 
@@ -603,8 +628,16 @@ static int serve_index(cprof_http_response_t *r)
         goroutine |= strcmp(list[i]->name, "goroutine") == 0;
         long long count = list[i]->count ? (long long)list[i]->count() : 0;
         const char *href = list[i]->index_href ? list[i]->index_href : list[i]->name;
-        rc = cprof_http_response_printf(r, "<tr><td>%lld</td><td><a href='%s'>%s</a></td></tr>\n",
-                                        count, href, list[i]->name);
+        rc = cprof_http_response_printf(r, "<tr><td>%lld</td><td><a href='%s'>%s</a>", count,
+                                        href, list[i]->name);
+        if (viewer && !list[i]->not_pprof && !rc) {
+            char url[256], enc[768];
+            snprintf(url, sizeof(url), "/debug/pprof/%s", href);
+            url_encode(url, enc, sizeof(enc));
+            rc = cprof_http_response_printf(
+                r, " (<a href='%s#profileURL=%s&amp;view=left-heavy'>flame graph</a>)", viewer, enc);
+        }
+        rc = rc ? rc : cprof_http_response_printf(r, "</td></tr>\n");
     }
     rc = rc ? rc : cprof_http_response_printf(r, "</table>\n");
     if (goroutine && !rc)
@@ -745,10 +778,12 @@ const cprof_http_provider_t cprof__http_cmdline = {
     .name = "cmdline",
     .description = "The command line invocation of the current program",
     .serve = serve_cmdline,
+    .not_pprof = true,
 };
 
 const cprof_http_provider_t cprof__http_symbol = {
     .name = "symbol",
     .description = "Maps program counters to function names (POST 0x..+0x..)",
     .serve = serve_symbol,
+    .not_pprof = true,
 };

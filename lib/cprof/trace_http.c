@@ -92,4 +92,5 @@ const cprof_http_provider_t cprof__http_trace = {
     .index_href = "trace?seconds=1",
     .serve = serve_trace,
     .count = count_trace,
+    .not_pprof = true,
 };

@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/webassets.h"
 #include "common/xalloc.h"
+#include "cprof/http.h"
 #include "cprof/trace.h"
 #include "orderd/admin.h"
 #include "orderd/leakwatch.h"
@@ -506,6 +507,7 @@ api_t *api_start(app_t *app, int *port, int *admin_port, char *err, size_t errle
     api_t *api = xcalloc(1, sizeof(*api));
     api->app = app;
     *admin_port = 0;
+    cprof_http_set_flamegraph_viewer(WEBASSETS_FLAMEGRAPH); /* served below, on every listener */
     if (start_listener(api, &api->main, app->cfg.listen, false, port, err, errlen) != 0)
         goto fail;
     app->api_loopback = api->main.loopback;

@@ -111,6 +111,8 @@ Test(cprof_http, index_cmdline_symbol_and_errors, .timeout = 60)
     http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.body, "profile?seconds=30"), "index lists the CPU profile:\n%s", r.body);
+    cr_assert(strstr(r.body, "'/debug/pprof/ui/#profileURL=%2Fdebug%2Fpprof%2Fprofile%3Fseconds%3D30"),
+              "index links the CPU profile to the flame-graph viewer:\n%s", r.body);
     http_free(&r);
 
     r = http_get(harness_fmt("%s/debug/pprof/cmdline", s->base));

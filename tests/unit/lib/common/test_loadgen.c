@@ -363,6 +363,28 @@ Test(loadgen, open_loop_sends_exactly_rate_times_duration)
     free(st);
 }
 
+/* A slow open loop without a progress callback waits in poll between
+ * requests: the loop's thread uses a small fraction of the run's wall time
+ * (a busy loop uses all of it). */
+Test(loadgen, slow_open_loop_does_not_spin)
+{
+    tiny_server_t s = {0};
+    tiny_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/orders", s.port);
+    loadgen_stats_t *st = calloc(1, sizeof(*st));
+    loadgen_config_t c = config(url, 20, 2500 * MS, 2);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    cr_assert_eq(loadgen_run(&c, st), 0, "first error: %s", st->first_error);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    tiny_stop(&s);
+    cr_assert_eq(st->responses, 50);
+    int64_t cpu = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+    cr_assert_lt(cpu, 500 * MS, "the loop used %.0f ms of CPU in a 2.5 s run", cpu / 1e6);
+    free(st);
+}
+
 Test(loadgen, closed_loop_and_status_codes)
 {
     tiny_server_t s = {.every_nth_503 = 4};

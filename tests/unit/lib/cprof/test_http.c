@@ -88,6 +88,25 @@ Test(http, index_lists_profiles)
     cprof_http_response_free(r);
 }
 
+Test(http, index_links_flame_graphs_once_a_viewer_is_set)
+{
+    cprof_http_response_t *r = serve("GET", "/debug/pprof/", "", NULL);
+    cr_assert_null(strstr(body_of(r), "flame graph"), "no viewer, no links:\n%s", body_of(r));
+    cprof_http_response_free(r);
+
+    cprof_http_set_flamegraph_viewer("/debug/pprof/ui/");
+    r = serve("GET", "/debug/pprof/", "", NULL);
+    const char *b = body_of(r);
+    cr_assert(strstr(b, "href='/debug/pprof/ui/#profileURL=%2Fdebug%2Fpprof%2Fprofile%3Fseconds%3D30"
+                        "&amp;view=left-heavy'>flame graph</a>"),
+              "CPU profile linked to the viewer:\n%s", b);
+    cr_assert(strstr(b, "#profileURL=%2Fdebug%2Fpprof%2Fgoroutine"), "goroutine linked:\n%s", b);
+    cr_assert_null(strstr(b, "profileURL=%2Fdebug%2Fpprof%2Ftrace"), "trace is JSON:\n%s", b);
+    cr_assert_null(strstr(b, "profileURL=%2Fdebug%2Fpprof%2Fcmdline"), "cmdline is text:\n%s", b);
+    cprof_http_response_free(r);
+    cprof_http_set_flamegraph_viewer(NULL);
+}
+
 Test(http, unknown_profile_is_404)
 {
     static const char *paths[] = {"/debug/pprof/nope", "/debug/pprofx", "/profile/nope", "/"};
