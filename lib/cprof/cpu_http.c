@@ -85,6 +85,9 @@ static int serve_profile(const cprof_http_request_t *req, cprof_http_response_t 
     return 0;
 }
 
+/* The index's count: 1 while a CPU profile is being taken (Go shows 0). */
+static int64_t count_profile(void) { return cprof_cpu_running() ? 1 : 0; }
+
 const cprof_http_provider_t cprof__http_profile = {
     .name = "profile",
     .description = "CPU profile. You can specify the duration in the seconds GET parameter "
@@ -92,4 +95,5 @@ const cprof_http_provider_t cprof__http_profile = {
                    "command to investigate the profile.",
     .index_href = "profile?seconds=30",
     .serve = serve_profile,
+    .count = count_profile,
 };

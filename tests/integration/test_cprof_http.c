@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,28 +25,8 @@ typedef struct fetch {
     char *body;
     size_t len;
     long status;
-    int sent; /* the request is about to go out on a connected socket */
     int done;
 } fetch_t;
-
-static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
-{
-    (void)ip, (void)local_ip, (void)port, (void)local_port;
-    __atomic_store_n(&((fetch_t *)arg)->sent, 1, __ATOMIC_SEQ_CST);
-    return CURL_PREREQFUNC_OK;
-}
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    fetch_t *f = arg;
-    char *b = realloc(f->body, f->len + sz * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + f->len, p, sz * n);
-    f->body = b;
-    f->len += sz * n;
-    return sz * n;
-}
 
 /* A GET in its own thread with its own curl handle (the harness's helpers
  * assert, which only the test's thread may do). */
@@ -59,8 +38,6 @@ static void *fetch_main(void *arg)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(c, CURLOPT_PREREQDATA, f);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
     curl_easy_cleanup(c);
@@ -68,33 +45,29 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
-/* Starts a profile of `seconds` in a background fetch and returns once the
- * server reports it running: a probe then gets 409. Probes start once the
- * background request is on the wire; a probe that still wins the race
- * profiles 50 ms itself, the background request then may get 409 and is
- * started again. */
-static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int seconds,
-                                     http_resp_t *conflict)
+/* True while the index counts a running CPU profile. */
+static bool profile_running(server_t *s)
 {
-    for (int attempt = 0; attempt < 20; attempt++) {
-        free(f->body);
-        memset(f, 0, sizeof(*f));
-        snprintf(f->url, sizeof(f->url), "%s/debug/pprof/profile?seconds=%d", s->base, seconds);
-        pthread_create(t, NULL, fetch_main, f);
-        while (!__atomic_load_n(&f->sent, __ATOMIC_SEQ_CST) &&
-               !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST))
-            sched_yield();
-        for (int i = 0; i < 500 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++) {
-            http_resp_t r = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
-            if (r.status == 409 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST)) {
-                *conflict = r;
-                return;
-            }
-            http_free(&r);
+    http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
+    bool on = r.body && strstr(r.body, "<tr><td>1</td><td><a href='profile?seconds=30'>");
+    http_free(&r);
+    return on;
+}
+
+/* Starts a profile of `seconds` in a background fetch and returns once the
+ * index shows it running, with what a second profile request got. */
+static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int seconds,
+                                     http_resp_t *second)
+{
+    snprintf(f->url, sizeof(f->url), "%s/debug/pprof/profile?seconds=%d", s->base, seconds);
+    pthread_create(t, NULL, fetch_main, f);
+    for (int i = 0; i < 2000 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++) {
+        if (profile_running(s)) {
+            *second = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
+            return;
         }
-        pthread_join(*t, NULL);
     }
-    cr_assert_fail("the background profile never started");
+    cr_assert_fail("the background profile never showed on the index (status %ld)", f->status);
 }
 
 static bool has_function(const cprof_profile_t *d, const char *name)
@@ -110,7 +83,8 @@ Test(cprof_http, index_cmdline_symbol_and_errors, .timeout = 60)
     server_t *s = server_start(args);
     http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
     cr_assert_eq(r.status, 200);
-    cr_assert(strstr(r.body, "profile?seconds=30"), "index lists the CPU profile:\n%s", r.body);
+    cr_assert(strstr(r.body, "<tr><td>0</td><td><a href='profile?seconds=30'>"),
+              "index lists the CPU profile, not running:\n%s", r.body);
     cr_assert(strstr(r.body, "'/debug/pprof/ui/#profileURL=%2Fdebug%2Fpprof%2Fprofile%3Fseconds%3D30"),
               "index links the CPU profile to the flame-graph viewer:\n%s", r.body);
     http_free(&r);
