@@ -39,10 +39,10 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "cprof/pb.h"
+#include "cprof/unwind_int.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -50,7 +50,6 @@
 
 #define NSLOTS 4096 /* power of two */
 #define MAX_DEPTH 64
-#define MAX_SKIP 16 /* handler and trampoline frames above the interrupted pc */
 #define DRAIN_NS 20000000
 #define RESCAN_NS 100000000
 
@@ -146,27 +145,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
         __atomic_add_fetch(&G.lost, weight, __ATOMIC_RELAXED);
         goto out;
     }
-    void *buf[MAX_DEPTH + MAX_SKIP];
-    int n = backtrace(buf, MAX_DEPTH + MAX_SKIP);
-    const ucontext_t *uc = ucv;
-    uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
-    /* Drop the frames of this handler and the signal trampoline: the stack
-     * starts at the interrupted instruction. */
-    int start = -1;
-    for (int i = 0; i < n && i <= MAX_SKIP; i++) {
-        if ((uintptr_t)buf[i] == pc) {
-            start = i;
-            break;
-        }
-    }
-    uint32_t depth = 0;
-    if (start < 0) {
-        if (pc)
-            s->pcs[depth++] = pc; /* unwinding failed: keep at least the leaf */
-    } else {
-        for (int i = start; i < n && depth < MAX_DEPTH; i++)
-            s->pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
-    }
+    uint32_t depth = (uint32_t)cprof__signal_stack(ucv, s->pcs, MAX_DEPTH);
     s->tid = tid;
     s->weight = weight;
     s->depth = depth;

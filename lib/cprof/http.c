@@ -276,6 +276,21 @@ int cprof_http_response_attachment(cprof_http_response_t *r, const char *filenam
 
 /* ---- deferred work ------------------------------------------------------- */
 
+/* Takes r off the pending list and wakes cprof_http_cancel_all. */
+static void pending_remove(cprof_http_response_t *r)
+{
+    pthread_mutex_lock(&pending_mu);
+    for (cprof_http_response_t **p = &pending; *p; p = &(*p)->next_pending) {
+        if (*p == r) {
+            *p = r->next_pending;
+            npending--;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&pending_cv);
+    pthread_mutex_unlock(&pending_mu);
+}
+
 static void *defer_main(void *arg)
 {
     cprof_http_response_t *r = arg;
@@ -298,16 +313,7 @@ static void *defer_main(void *arg)
         cb(cb_arg);
     /* Leaves the pending list only after the ready callback returned: once
      * cprof_http_cancel_all returns 0, every server has been told to resume. */
-    pthread_mutex_lock(&pending_mu);
-    for (cprof_http_response_t **p = &pending; *p; p = &(*p)->next_pending) {
-        if (*p == r) {
-            *p = r->next_pending;
-            npending--;
-            break;
-        }
-    }
-    pthread_cond_broadcast(&pending_cv);
-    pthread_mutex_unlock(&pending_mu);
+    pending_remove(r);
     unref(r);
     return NULL;
 }
@@ -341,15 +347,7 @@ int cprof_http_defer(cprof_http_response_t *r, int (*work)(cprof_http_response_t
     pthread_attr_destroy(&at);
     if (rc == 0)
         return 0;
-    pthread_mutex_lock(&pending_mu);
-    for (cprof_http_response_t **p = &pending; *p; p = &(*p)->next_pending) {
-        if (*p == r) {
-            *p = r->next_pending;
-            npending--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pending_mu);
+    pending_remove(r);
     close(r->efd);
     r->efd = -1;
     r->deferred = false;

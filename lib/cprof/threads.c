@@ -29,13 +29,12 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "cprof/threads_int.h"
+#include "cprof/unwind_int.h"
 
 #define MAX_DEPTH 64
-#define MAX_SKIP 8
 
 typedef struct slot {
     pid_t tid;
@@ -86,27 +85,7 @@ static void on_dump_signal(int sig, siginfo_t *si, void *ucv)
     if (!s || !__atomic_compare_exchange_n(&s->done, &expect, 2, false, __ATOMIC_ACQUIRE,
                                            __ATOMIC_RELAXED))
         goto out;
-    void *buf[MAX_DEPTH + MAX_SKIP];
-    int n = backtrace(buf, MAX_DEPTH + MAX_SKIP);
-    const ucontext_t *uc = ucv;
-    uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
-    /* Start at the interrupted instruction: drop this handler's frame and
-     * the signal trampoline. */
-    int start = -1;
-    for (int i = 0; i < n && i <= MAX_SKIP; i++) {
-        if ((uintptr_t)buf[i] == pc) {
-            start = i;
-            break;
-        }
-    }
-    int depth = 0;
-    if (start < 0) {
-        if (pc)
-            s->pcs[depth++] = pc;
-    } else {
-        for (int i = start; i < n && depth < MAX_DEPTH; i++)
-            s->pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
-    }
+    int depth = cprof__signal_stack(ucv, s->pcs, MAX_DEPTH);
     s->npcs = depth;
     s->exact = true;
     __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
