@@ -14,6 +14,7 @@
 # Env: BUILD, ORDERD_BIN, BENCH_SECONDS (default 6 per phase), BENCH_RATE
 # (default 4000).
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/orderd.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 LOAD_BIN=$(dirname "$ORDERD_BIN")/orderload
@@ -27,13 +28,8 @@ tmp=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
-"$ORDERD_BIN" --listen 127.0.0.1:0 --ready-fd 3 --work none --http-threads 1 \
-    3>"$tmp/ready" 2>"$tmp/orderd.log" &
-pid=$!
-for _ in $(seq 300); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
-port=$(cut -d' ' -f1 "$tmp/ready")
-[ -n "$port" ] || { echo "orderd did not start" >&2; cat "$tmp/orderd.log" >&2; exit 1; }
-base=http://127.0.0.1:$port
+orderd_start "$tmp/orderd.log" --work none --http-threads 1 || exit 1
+pid=$orderd_pid
 cat >"$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"customer":"c","amount":10,"items":["a"],"address":"x","status":"pending"}'

@@ -18,6 +18,7 @@
 # About 45 s. Env: BUILD, ORDERD_BIN, BENCH_LOCK_SECONDS, BENCH_LOCK_ROUNDS,
 # BENCH_CONNECTIONS (default 16).
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/orderd.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 ORDERLOAD_BIN=${ORDERLOAD_BIN:-$BUILD/bin/orderload}
@@ -42,21 +43,8 @@ stop_server() {
 trap 'stop_server; rm -rf "$tmp"' EXIT
 
 start_server() {
-    rm -f "$tmp/port"
-    "$ORDERD_BIN" --listen 127.0.0.1:0 --ready-fd 3 --summary-interval 0 --work none \
-        --http-threads 1 "$@" 3>"$tmp/port" 2>"$tmp/orderd.log" &
-    pid=$!
-    for _ in $(seq 1 300); do
-        if grep -q . "$tmp/port" 2>/dev/null; then
-            base="http://127.0.0.1:$(awk '{print $1; exit}' "$tmp/port")"
-            return
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "orderd did not start:" >&2
-    cat "$tmp/orderd.log" >&2
-    exit 1
+    orderd_start "$tmp/orderd.log" --summary-interval 0 --work none --http-threads 1 "$@" || exit 1
+    pid=$orderd_pid
 }
 
 # run CONFIG: one measured window; prints accepted orders/s.

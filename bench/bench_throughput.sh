@@ -17,6 +17,7 @@
 # Env: BUILD (build folder), ORDERD_BIN, BENCH_SECONDS (default 8),
 #      BENCH_CONNECTIONS (default 16), BENCH_FILL_ORDERS (default 1000000).
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/orderd.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 ORDERLOAD_BIN=${ORDERLOAD_BIN:-$BUILD/bin/orderload}
@@ -42,21 +43,8 @@ ticks=$(getconf CLK_TCK)
 
 # start_server ARGS...: starts orderd on a free port, sets pid and base.
 start_server() {
-    rm -f "$tmp/port"
-    "$ORDERD_BIN" --listen 127.0.0.1:0 --ready-fd 3 --summary-interval 0 "$@" \
-        3>"$tmp/port" 2>"$tmp/orderd.log" &
-    pid=$!
-    for _ in $(seq 1 300); do
-        if grep -q . "$tmp/port" 2>/dev/null; then
-            base="http://127.0.0.1:$(awk '{print $1; exit}' "$tmp/port")"
-            return
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "orderd did not start:" >&2
-    cat "$tmp/orderd.log" >&2
-    exit 1
+    orderd_start "$tmp/orderd.log" --summary-interval 0 "$@" || exit 1
+    pid=$orderd_pid
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }

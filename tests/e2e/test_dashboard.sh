@@ -13,6 +13,7 @@
 # scripts/install-deps.sh installs them.
 # Env: ORDERD_BUILD (default build), ORDERD_BIN. Exit 0 pass, 1 fail.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${ORDERD_BUILD:-build}
@@ -46,12 +47,8 @@ nm --defined-only "$BUILD_DIR"/obj/src/orderd/*.o 2>/dev/null | awk '$2 ~ /^[Tt]
     grep -v '\.' | sort -u >"$tmp/funcs.txt" || true
 [ -s "$tmp/funcs.txt" ] || fail "no orderd objects under $BUILD_DIR/obj/src/orderd to read function names from"
 
-mkfifo "$tmp/ready"
-"$BIN" --listen 127.0.0.1:0 --ready-fd 3 --load mixed --work cpu --summary-interval 0 \
-    3>"$tmp/ready" 2>"$tmp/orderd.log" &
-orderd_pid=$!
-read -r -t 30 port _ <"$tmp/ready" || fail "orderd did not report its port"
-base="http://127.0.0.1:$port"
+ORDERD_BIN=$BIN orderd_start "$tmp/orderd.log" --load mixed --work cpu --summary-interval 0 ||
+    fail "orderd did not start"
 echo "orderd on $base (pid $orderd_pid)"
 
 # The page should open onto a few seconds of history: wait (bounded) for

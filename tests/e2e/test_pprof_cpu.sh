@@ -13,6 +13,7 @@
 #   - orderd exits 0 on SIGTERM afterwards.
 # Skipped (77) when go is missing.
 set -uo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 bin=${ORDERD_BIN:-$BUILD/bin/orderd}
 command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
@@ -31,12 +32,8 @@ trap cleanup EXIT
 export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local PPROF_TMPDIR=$tmp/pprof
 mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
 
-"$bin" --listen 127.0.0.1:0 --ready-fd 3 --work none 3>"$tmp/ready" 2>"$tmp/orderd.log" &
-pid=$!
-for _ in $(seq 300); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
-port=$(cut -d' ' -f1 "$tmp/ready")
-[ -n "$port" ] || { echo "FAIL: orderd did not report its port"; cat "$tmp/orderd.log"; exit 1; }
-base=http://127.0.0.1:$port
+ORDERD_BIN=$bin orderd_start "$tmp/orderd.log" --work none || { echo "FAIL: orderd did not start"; exit 1; }
+pid=$orderd_pid
 echo "orderd on $base"
 
 # Bounded load: wrk if present, else a curl loop; at most 12 s either way.

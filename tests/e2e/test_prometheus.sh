@@ -10,6 +10,7 @@
 #
 # Env: ORDERD_BIN (default build/bin/orderd). Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${ORDERD_BIN:-$here/build/bin/orderd}
@@ -50,11 +51,7 @@ poll() {
 }
 
 # ---- orderd on a free port (it reports the port on its ready fd) ----------
-mkfifo "$tmp/ready"
-"$BIN" --listen 127.0.0.1:0 --ready-fd 3 --work-ms 1 3>"$tmp/ready" 2>"$tmp/orderd.log" &
-orderd_pid=$!
-read -r -t 30 port _ <"$tmp/ready" || fail "orderd did not report its port"
-base="http://127.0.0.1:$port"
+ORDERD_BIN=$BIN orderd_start "$tmp/orderd.log" --work-ms 1 || fail "orderd did not start"
 echo "orderd on $base"
 
 curl -fsS "$base/metrics" >"$tmp/metrics.txt" || fail "GET /metrics"

@@ -11,6 +11,7 @@
 #   - orderd exits 0 on SIGTERM afterwards.
 # Skipped (77) when go is missing.
 set -uo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 bin=${ORDERD_BIN:-$BUILD/bin/orderd}
 load=$(dirname "$bin")/orderload
@@ -34,13 +35,9 @@ mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
 cd "$tmp/work" || exit 1
 
 # Few workers and a shared hand-off channel so that locks are contended.
-"$bin" --listen 127.0.0.1:0 --ready-fd 3 --work cpu --work-ms 0.2 --workers 4 \
-    3>"$tmp/ready" 2>"$tmp/orderd.log" &
-pid=$!
-for _ in $(seq 300); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
-port=$(cut -d' ' -f1 "$tmp/ready")
-[ -n "$port" ] || { echo "FAIL: orderd did not report its port"; cat "$tmp/orderd.log"; exit 1; }
-base=http://127.0.0.1:$port
+ORDERD_BIN=$bin orderd_start "$tmp/orderd.log" --work cpu --work-ms 0.2 --workers 4 ||
+    { echo "FAIL: orderd did not start"; exit 1; }
+pid=$orderd_pid
 echo "orderd on $base"
 
 "$load" --url "$base" --rate 800 --duration 4s --connections 4 --quiet \

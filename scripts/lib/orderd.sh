@@ -1,0 +1,27 @@
+# Sourced by benchmarks and end-to-end tests: starts orderd on a free
+# loopback port and waits for it to be ready, with no polling: orderd
+# writes "PORT ADMIN_PORT" on its --ready-fd once it listens, and the
+# caller blocks on a FIFO for that line (30 s at most).
+#
+# orderd_start LOG ARGS...: runs "$ORDERD_BIN" --listen 127.0.0.1:0 ARGS...
+# in the background with its stderr in LOG; sets orderd_pid, port and base
+# (http://127.0.0.1:PORT). Returns 1, with the tail of LOG on stderr, when
+# orderd exits or stays silent instead.
+
+orderd_start() {
+    local log=$1 fifo
+    shift
+    fifo=$(mktemp -u "${TMPDIR:-/tmp}/orderd-ready.XXXXXX")
+    mkfifo "$fifo"
+    "${ORDERD_BIN:?ORDERD_BIN is not set}" --listen 127.0.0.1:0 --ready-fd 3 "$@" 3>"$fifo" 2>"$log" &
+    orderd_pid=$!
+    port=
+    read -r -t 30 port _ <"$fifo" || true
+    rm -f "$fifo"
+    if [ -z "$port" ]; then
+        echo "orderd did not report its port; the end of its log:" >&2
+        tail -n 20 "$log" >&2
+        return 1
+    fi
+    base=http://127.0.0.1:$port
+}
