@@ -192,6 +192,13 @@ int server_wait(server_t *s, int timeout_s)
     return code;
 }
 
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 int server_stop(server_t *s, int sig, int timeout_s)
 {
     kill(s->pid, sig);

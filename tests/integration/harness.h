@@ -64,6 +64,9 @@ http_resp_t http_post_json(const char *url, const char *json);
 char *http_header(const http_resp_t *r, const char *name);
 void http_free(http_resp_t *r);
 
+/* Sleeps ms milliseconds (between polls of a bounded wait loop). */
+void harness_sleep_ms(int ms);
+
 /* printf into a static rotating buffer: harness_fmt("%s/orders/%s", base, id). */
 const char *harness_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,36 +11,6 @@
 
 #include "harness.h"
 
-/* The server of the running test: the suite's fini hook kills it when an
- * assertion ends the test before stop() (Criterion runs fini after a
- * failure), so a failing test never leaves an orderd behind. */
-static pid_t running_pid;
-static void kill_leftover(void)
-{
-    if (running_pid > 0)
-        kill(running_pid, SIGKILL);
-    running_pid = 0;
-}
-
-static server_t *start(const char *const *args)
-{
-    server_t *s = server_start(args);
-    running_pid = s->pid;
-    return s;
-}
-
-static int stop(server_t *s, int sig, int timeout_s)
-{
-    running_pid = 0;
-    return server_stop(s, sig, timeout_s);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static double metric(server_t *s, const char *key)
 {
     http_resp_t r = http_get(harness_fmt("%s/metrics", s->base));
@@ -76,7 +46,7 @@ static void wait_metric(server_t *s, const char *key, double want)
     for (int i = 0; i < 2000; i++) {
         if (metric(s, key) >= want)
             return;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     harness_fail("%s did not reach %g within 20 s", key, want);
 }
@@ -104,12 +74,10 @@ static int count_lines(const char *text, const char *needle)
     return n;
 }
 
-TestSuite(leakwatch, .fini = kill_leftover);
-
 Test(leakwatch, debug_leak_threads_is_detected)
 {
-    server_t *s = start((const char *[]){"--debug-leak", "threads", "--leak-interval", "200ms",
-                                         "--leak-window", "6", NULL});
+    server_t *s = server_start((const char *[]){"--debug-leak", "threads", "--leak-interval",
+                                                "200ms", "--leak-window", "6", NULL});
     double threads0 = metric(s, "process_threads");
     wait_metric(s, suspect_key("threads"), 1);
     cr_assert_gt(metric(s, "process_threads"), threads0, "the parked threads are visible");
@@ -125,12 +93,13 @@ Test(leakwatch, debug_leak_threads_is_detected)
     cr_assert_eq(count_lines(err, "threads grew from"), 1, "one warning expected:\n%s", err);
     cr_assert(strstr(err, "--debug-leak threads"), "the deliberate leak is announced");
     free(err);
-    cr_assert_eq(stop(s, SIGTERM, 30), 0, "parked threads do not block the exit");
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0, "parked threads do not block the exit");
 }
 
 Test(leakwatch, debug_leak_heap_is_detected)
 {
-    server_t *s = start((const char *[]){"--debug-leak", "heap", "--leak-interval", "200ms", NULL});
+    server_t *s =
+        server_start((const char *[]){"--debug-leak", "heap", "--leak-interval", "200ms", NULL});
     double heap0 = metric(s, "orderd_heap_inuse_bytes");
     wait_metric(s, suspect_key("heap"), 1);
     cr_assert_geq(metric(s, "orderd_heap_inuse_bytes"), heap0 + 5 * (1 << 20),
@@ -139,12 +108,12 @@ Test(leakwatch, debug_leak_heap_is_detected)
     cr_assert(strstr(leaks, "heap"), "/health checks.leaks: %s", leaks);
     free(leaks);
     cr_assert_eq(metric(s, suspect_key("threads")), 0);
-    cr_assert_eq(stop(s, SIGTERM, 30), 0);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
 }
 
 Test(leakwatch, healthy_server_raises_nothing)
 {
-    server_t *s = start(
+    server_t *s = server_start(
         (const char *[]){"--leak-interval", "100ms", "--leak-window", "4", "--work-ms", "1", NULL});
     /* Some traffic while the watch samples several full windows. */
     for (int i = 0; i < 30; i++) {
@@ -157,7 +126,7 @@ Test(leakwatch, healthy_server_raises_nothing)
         cr_assert_eq(r.status, 201);
         http_free(&r);
         if (i % 10 == 0)
-            sleep_ms(50);
+            harness_sleep_ms(50);
     }
     double n = metric(s, "orderd_leak_watch_samples_total");
     wait_metric(s, "orderd_leak_watch_samples_total", n + 12);
@@ -170,15 +139,15 @@ Test(leakwatch, healthy_server_raises_nothing)
     char *err = server_stderr(s);
     cr_assert_null(strstr(err, "leak watch:"), "unexpected leak warning:\n%s", err);
     free(err);
-    cr_assert_eq(stop(s, SIGTERM, 30), 0);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
 }
 
 Test(leakwatch, stop_is_prompt_with_a_long_interval)
 {
-    server_t *s = start((const char *[]){"--leak-interval", "1h", NULL});
+    server_t *s = server_start((const char *[]){"--leak-interval", "1h", NULL});
     wait_metric(s, "orderd_leak_watch_samples_total", 1);
     /* SIGTERM must not wait for the hour to pass. */
-    cr_assert_eq(stop(s, SIGTERM, 10), 0);
+    cr_assert_eq(server_stop(s, SIGTERM, 10), 0);
 }
 
 Test(leakwatch, bad_flags_are_refused)

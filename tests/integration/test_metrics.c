@@ -44,36 +44,6 @@ static void post(server_t *s, const char *id, int priority, long want)
     http_free(&r);
 }
 
-/* The server of the running test: the suite's fini hook kills it when an
- * assertion ends the test before stop() (Criterion runs fini after a
- * failure), so a failing test never leaves an orderd behind. */
-static pid_t running_pid;
-static void kill_leftover(void)
-{
-    if (running_pid > 0)
-        kill(running_pid, SIGKILL);
-    running_pid = 0;
-}
-
-static server_t *start(const char *const *args)
-{
-    server_t *s = server_start(args);
-    running_pid = s->pid;
-    return s;
-}
-
-static int stop(server_t *s, int sig, int timeout_s)
-{
-    running_pid = 0;
-    return server_stop(s, sig, timeout_s);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *scrape(const char *base)
 {
     http_resp_t r = http_get(harness_fmt("%s/metrics", base));
@@ -192,11 +162,9 @@ static double check_histogram(const char *text, const char *name, const char *la
     return count;
 }
 
-TestSuite(metrics, .fini = kill_leftover);
-
 Test(metrics, exposition_agrees_with_stats)
 {
-    server_t *s = start((const char *[]){"--work-ms", "1", NULL});
+    server_t *s = server_start((const char *[]){"--work-ms", "1", NULL});
     int want[3] = {5, 3, 2};
     char id[32];
     for (int p = 0; p < 3; p++)
@@ -216,7 +184,7 @@ Test(metrics, exposition_agrees_with_stats)
             break;
         json_decref(st);
         st = NULL;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     cr_assert_not_null(st, "orders not processed after 30 s");
     char *m = scrape(s->base);
@@ -277,16 +245,16 @@ Test(metrics, exposition_agrees_with_stats)
     r = http_do("POST", harness_fmt("%s/metrics", s->base), "", 0, NULL);
     cr_assert_eq(r.status, 405);
     http_free(&r);
-    cr_assert_eq(stop(s, SIGTERM, 30), 0);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
 }
 
 Test(metrics, served_on_the_admin_listener)
 {
-    server_t *s = start((const char *[]){"--admin-listen", "127.0.0.1:0", NULL});
+    server_t *s = server_start((const char *[]){"--admin-listen", "127.0.0.1:0", NULL});
     cr_assert_gt(s->admin_port, 0);
     char *m = scrape(s->admin_base);
     check_exposition(m);
     cr_assert_eq(sample(m, "orderd_orders_accepted_total{priority=\"1\"}"), 0);
     free(m);
-    cr_assert_eq(stop(s, SIGTERM, 30), 0);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
 }

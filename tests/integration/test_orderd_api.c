@@ -42,8 +42,7 @@ static json_t *wait_state(server_t *s, const char *id, const char *state)
         if (strcmp(json_string_value(json_object_get(j, "state")), state) == 0)
             return j;
         json_decref(j);
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
+        harness_sleep_ms(10);
     }
     harness_fail("order %s never reached state %s", id, state);
 }
