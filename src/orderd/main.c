@@ -76,14 +76,18 @@ static void log_summary(app_t *app, uint64_t *last_acc, uint64_t *last_proc, int
 /* Waits up to ns for SIGTERM/SIGINT; returns the signal or 0. */
 static int wait_signal(const sigset_t *set, int64_t ns)
 {
-    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+    int64_t deadline = clock_mono_ns() + ns;
     for (;;) {
+        int64_t left = deadline - clock_mono_ns();
+        if (left < 0)
+            left = 0;
+        struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig > 0)
             return sig;
         if (errno == EAGAIN)
             return 0;
-        /* EINTR: a profiler signal; wait again (a little longer at worst). */
+        /* EINTR (a thread-dump signal): wait for what is left. */
     }
 }
 
