@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,10 +162,12 @@ Test(mutex, profile_names_the_unlocker_with_the_measured_delay)
 static cprof_mutex_t cmu = CPROF_MUTEX_INITIALIZER;
 static cprof_cond_t cv;
 static bool ready;
+static int waiting;
 
 __attribute__((noinline)) void mutex_test_wait_for_signal(void)
 {
     cprof_mutex_lock(&cmu);
+    __atomic_store_n(&waiting, 1, __ATOMIC_RELEASE);
     while (!ready)
         cprof_cond_wait(&cv, &cmu);
     cprof_mutex_unlock(&cmu);
@@ -184,6 +187,11 @@ Test(mutex, cond_waiter_in_block_profile)
     cr_assert_eq(cprof_cond_init(&cv), 0);
     pthread_t t;
     pthread_create(&t, NULL, waiter, NULL);
+    /* The waiter holds cmu from before `waiting` until cond_wait releases
+     * it, so the lock below is taken only once it waits; the 50 ms are the
+     * wait the profile should show. */
+    while (!__atomic_load_n(&waiting, __ATOMIC_ACQUIRE))
+        sched_yield();
     sleep_ns(50 * 1000000LL);
     cprof_mutex_lock(&cmu);
     ready = true;
