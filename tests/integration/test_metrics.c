@@ -256,5 +256,8 @@ Test(metrics, served_on_the_admin_listener)
     check_exposition(m);
     cr_assert_eq(sample(m, "orderd_orders_accepted_total{priority=\"1\"}"), 0);
     free(m);
+    char *err = server_stderr(s);
+    cr_assert_null(strstr(err, "WARN"), "a clean start logs no warning:\n%s", err);
+    free(err);
     cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
 }
