@@ -28,6 +28,18 @@ typedef struct fetch {
     int done;
 } fetch_t;
 
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    fetch_t *f = arg;
+    char *b = realloc(f->body, f->len + sz * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + f->len, p, sz * n);
+    f->body = b;
+    f->len += sz * n;
+    return sz * n;
+}
+
 /* A GET in its own thread with its own curl handle (the harness's helpers
  * assert, which only the test's thread may do). */
 static void *fetch_main(void *arg)
