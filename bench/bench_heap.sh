@@ -9,6 +9,7 @@
 #     (MALLOC_CONF=prof:false), compiled in but inactive, active; glibc.
 # Env: BUILD (build folder), ROUNDS (5), SECONDS_PER_ROUND (4).
 set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/scripts/lib/orderd.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 LOAD_BIN=$BUILD/bin/orderload
@@ -22,18 +23,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_orderd FLAG...: starts orderd on an ephemeral port; sets pid, port.
+# start_orderd FLAG...: starts orderd on an ephemeral port (scripts/lib/
+# orderd.sh waits for its ready line); sets pid, port.
 start_orderd() {
-    rm -f "$tmp/ready"
-    "$ORDERD_BIN" --listen 127.0.0.1:0 --ready-fd 3 --work none --log-level warn \
-        --leak-interval 0 "$@" 3>"$tmp/ready" 2>>"$tmp/orderd.log" &
-    pid=$!
-    for _ in $(seq 100); do
-        grep -q . "$tmp/ready" 2>/dev/null && break
-        sleep 0.1
-    done
-    port=$(cut -d' ' -f1 "$tmp/ready" 2>/dev/null)
-    [ -n "$port" ]
+    ORDERD_BIN=$ORDERD_BIN orderd_start "$tmp/orderd.log" --work none --log-level warn \
+        --leak-interval 0 "$@" || return 1
+    pid=$orderd_pid
 }
 stop_orderd() {
     kill "$pid" 2>/dev/null
@@ -64,6 +59,8 @@ if [ -x "$ORDERD_BIN" ] && [ -x "$LOAD_BIN" ]; then
     printf 'RESULT\torderd_throughput_heap_sampling_on\t%s\torders/s\n' "$on"
     printf 'RESULT\torderd_throughput_heap_sampling_off\t%s\torders/s\n' "$off"
     awk -v on="$on" -v off="$off" 'BEGIN { if (off > 0) printf "RESULT\torderd_heap_sampling_loss\t%.2f\t%%\n", (off - on) * 100 / off }'
+    # The noise to read the loss against: the spread of the "off" rounds.
+    sort -n "$tmp/off" | awk -v med="$off" '{v[NR]=$1} END { if (NR && med > 0) printf "RESULT\torderd_throughput_round_spread_off\t%.1f\t%%\n", (v[NR]-v[1])*100/med }'
 else
     echo "orderd or orderload not built; skipping the throughput comparison"
 fi

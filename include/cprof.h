@@ -7,6 +7,7 @@
  *
  * Pieces, each in its own header under include/cprof/:
  *   pprof.h      profile.proto builder (symbolizes in-process) and decoder
+ *   merge.h      merging and scaling decoded profiles (delta profiles)
  *   symbolize.h  in-process symbolization with libdw (function, file, line, inlines)
  *   cpu.h        CPU profiler: per-thread CPU-time timers, SIGPROF sampling
  *   http.h       HTTP layer independent of any server library (/debug/pprof/...)
@@ -23,6 +24,7 @@
  * called from a signal handler. Build with `pkg-config --cflags --libs cprof`. */
 
 #include "cprof/pprof.h"
+#include "cprof/merge.h"
 #include "cprof/symbolize.h"
 #include "cprof/cpu.h"
 #include "cprof/http.h"

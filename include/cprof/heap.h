@@ -71,9 +71,11 @@ void cprof_heap_totals(const cprof_heap_t *h, int64_t totals[4]);
  * sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count,
  * inuse_space/bytes; numeric label "bytes" (average object size); period
  * type space/bytes with the sampling period; default_sample_type
- * alloc_space when allocs (the /allocs view), else inuse_space. Frames are
- * named in-process, so the profile reads without the binary. Returns 0,
- * -ENOMEM or -EIO (writing failed). */
+ * alloc_space when allocs (the /allocs view), else inuse_space. Built and
+ * symbolized like the CPU profile (the shared builder of pprof.h: libdw
+ * names, files, lines, inlined frames, mappings with build IDs), so the
+ * profile reads without the binary. Returns 0, -ENOMEM or -EIO (writing
+ * failed). */
 int cprof_heap_write_pprof(const cprof_heap_t *h, bool allocs, FILE *out);
 
 /* Writes the snapshot in the legacy text format of Go's heap profile
@@ -86,15 +88,6 @@ int cprof_heap_write_pprof(const cprof_heap_t *h, bool allocs, FILE *out);
 struct cprof_memstats;
 int cprof_heap_write_text(const cprof_heap_t *h, const struct cprof_memstats *ms, FILE *out);
 
-/* The difference now - base (base taken first), as Go's delta profiles
- * (?seconds=N): every value of every stack subtracted, stacks whose values
- * all cancel dropped; in-use values are negative where more was freed than
- * allocated. *out is a new snapshot owned by the caller; the inputs are not
- * changed. Returns 0 or -ENOMEM. */
-int cprof_heap_delta(const cprof_heap_t *base, const cprof_heap_t *now, cprof_heap_t **out);
-/* For a delta, the time between its two snapshots; 0 for a snapshot. */
-int64_t cprof_heap_duration_ns(const cprof_heap_t *h);
-
 /* ---- HTTP --------------------------------------------------------------
  * The endpoints of this module, independent of any HTTP server library:
  *   /debug/pprof/heap, /debug/pprof/allocs  ?debug=1 text, ?gc=1 purge
@@ -103,11 +96,15 @@ int64_t cprof_heap_duration_ns(const cprof_heap_t *h);
  *       attachment memory_profile_<unix>.prof
  *   /profile/gc      JSON memory statistics before and after returning free
  *       memory to the OS, and how long that took
- * cprof_heap_http writes the body to `body` and fills reply. Errors are a
- * one-line text body: 400 for bad parameters, 501 when heap profiling is
- * unavailable in this build (with the reason), 500 otherwise. Blocks for
- * ?seconds; any thread may call it. Returns false (nothing written) for a
- * path it does not serve. */
+ * They are providers of the cprof HTTP layer (http.h: cprof_http_serve,
+ * the /debug/pprof/ index; /debug/pprof/gc is the alias's provider), where a
+ * delta is deferred to a cprof-http thread. cprof_heap_http is a
+ * synchronous entry point for servers that mount only these paths: it
+ * serves them through cprof_http_serve, waits for a delta, writes the body
+ * to `body` and fills reply. Errors are a one-line text body: 400 for bad
+ * parameters, 501 when heap profiling is unavailable in this build (with
+ * the reason), 500 otherwise. Any thread may call it. Returns false
+ * (nothing written) for a path it does not serve. */
 typedef struct cprof_heap_reply {
     int status;
     const char *content_type; /* static string */

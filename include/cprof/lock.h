@@ -100,11 +100,6 @@ int64_t cprof_lock_profile_time_ns(const cprof_lock_profile_t *p); /* wall clock
 /* Records that could not be stored (table full, no memory). */
 uint64_t cprof_lock_profile_dropped(const cprof_lock_profile_t *p);
 
-/* Subtracts base (an earlier snapshot of the same kind) from p in place,
- * record by record, and drops the records left at zero: what happened
- * between the two snapshots. 0 or -EINVAL (different kinds). */
-int cprof_lock_profile_sub(cprof_lock_profile_t *p, const cprof_lock_profile_t *base);
-
 /* Go's legacy text format (debug=1): "--- mutex:" or "--- contention:",
  * "cycles/second=1000000000" (delays are in ns), "sampling period=N", then
  * "<delay> <count> @ pcs" lines with "#" frame lines from name_pc (may be

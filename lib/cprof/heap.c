@@ -41,12 +41,10 @@
 #include "cprof/jeprof.h"
 
 struct cprof_heap {
-    cprof__jeprof_t dump; /* a delta holds only the newer dump's maps */
-    cprof_heap_sample_t *samples;
+    cprof__jeprof_t dump;
+    cprof_heap_sample_t *samples; /* their pcs point into dump.frames */
     size_t nsamples;
-    uint64_t *own_frames; /* a delta's stacks (a snapshot's are in dump) */
     int64_t time_ns;
-    int64_t duration_ns; /* delta: time between the two snapshots */
 };
 
 #define MAX_SEGS 8
@@ -318,7 +316,6 @@ void cprof_heap_free(cprof_heap_t *h)
     if (!h)
         return;
     cprof__jeprof_destroy(&h->dump);
-    free(h->own_frames);
     free(h->samples);
     free(h);
 }
@@ -343,129 +340,4 @@ void cprof_heap_totals(const cprof_heap_t *h, int64_t totals[4])
         totals[2] += h->samples[i].inuse_objects;
         totals[3] += h->samples[i].inuse_space;
     }
-}
-
-int64_t cprof_heap_duration_ns(const cprof_heap_t *h) { return h->duration_ns; }
-
-const char *cprof__heap_map_path(const cprof_heap_t *h, size_t i, uint64_t *start, uint64_t *end,
-                                 uint64_t *offset, bool *exec)
-{
-    if (i >= h->dump.nmaps)
-        return NULL;
-    const cprof__jeprof_map_t *m = &h->dump.maps[i];
-    *start = m->start;
-    *end = m->end;
-    *offset = m->offset;
-    *exec = m->perms[2] == 'x';
-    return m->path;
-}
-
-/* ---- delta ------------------------------------------------------------ */
-
-static uint64_t stack_hash(const uint64_t *pcs, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the addresses */
-    for (size_t i = 0; i < n; i++) {
-        h ^= pcs[i];
-        h *= 1099511628211ull;
-    }
-    return h ^ n;
-}
-
-static bool same_stack(const cprof_heap_sample_t *a, const cprof_heap_sample_t *b)
-{
-    return a->npcs == b->npcs && memcmp(a->pcs, b->pcs, a->npcs * sizeof(uint64_t)) == 0;
-}
-
-/* Adds sign * s to d, value by value. */
-static void add_values(cprof_heap_sample_t *d, const cprof_heap_sample_t *s, int sign)
-{
-    d->alloc_objects += sign * s->alloc_objects;
-    d->alloc_space += sign * s->alloc_space;
-    d->inuse_objects += sign * s->inuse_objects;
-    d->inuse_space += sign * s->inuse_space;
-    d->raw_alloc_objects += (uint64_t)sign * s->raw_alloc_objects;
-    d->raw_alloc_space += (uint64_t)sign * s->raw_alloc_space;
-    d->raw_inuse_objects += (uint64_t)sign * s->raw_inuse_objects;
-    d->raw_inuse_space += (uint64_t)sign * s->raw_inuse_space;
-}
-
-static int copy_maps(cprof__jeprof_t *dst, const cprof__jeprof_t *src)
-{
-    dst->period = src->period;
-    dst->maps = calloc(src->nmaps ? src->nmaps : 1, sizeof(*dst->maps));
-    if (!dst->maps)
-        return -ENOMEM;
-    for (size_t i = 0; i < src->nmaps; i++) {
-        dst->maps[i] = src->maps[i];
-        dst->maps[i].path = strdup(src->maps[i].path);
-        if (!dst->maps[i].path)
-            return -ENOMEM;
-        dst->nmaps = i + 1;
-    }
-    return 0;
-}
-
-/* The delta is the merge of now with base scaled by -1, Go's
- * serveDeltaProfile: every value of every stack is subtracted (so in-use
- * values may be negative when memory was freed), and stacks whose values
- * all become zero are dropped. Stacks are matched through an open-addressing
- * table over the union of both snapshots. */
-int cprof_heap_delta(const cprof_heap_t *base, const cprof_heap_t *now, cprof_heap_t **out)
-{
-    *out = NULL;
-    int err = -ENOMEM;
-    size_t cap = 16, total = base->nsamples + now->nsamples, nframes = 0;
-    while (cap < 2 * total)
-        cap *= 2;
-    size_t *slot = malloc(cap * sizeof(size_t)); /* index + 1 into d->samples, 0 = empty */
-    cprof_heap_t *d = calloc(1, sizeof(*d));
-    if (!slot || !d)
-        goto fail;
-    memset(slot, 0, cap * sizeof(size_t));
-    d->samples = calloc(total ? total : 1, sizeof(*d->samples));
-    if (!d->samples || copy_maps(&d->dump, &now->dump) < 0)
-        goto fail;
-    d->time_ns = now->time_ns;
-    d->duration_ns = now->time_ns - base->time_ns;
-    const cprof_heap_t *src[2] = {now, base};
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < src[k]->nsamples; i++) {
-            const cprof_heap_sample_t *s = &src[k]->samples[i];
-            size_t at = stack_hash(s->pcs, s->npcs) & (cap - 1);
-            while (slot[at] && !same_stack(&d->samples[slot[at] - 1], s))
-                at = (at + 1) & (cap - 1);
-            if (!slot[at]) {
-                cprof_heap_sample_t *n = &d->samples[d->nsamples++];
-                memset(n, 0, sizeof(*n));
-                n->pcs = s->pcs; /* re-pointed to own_frames below */
-                n->npcs = s->npcs;
-                nframes += s->npcs;
-                slot[at] = d->nsamples;
-            }
-            add_values(&d->samples[slot[at] - 1], s, k == 0 ? 1 : -1);
-        }
-    }
-    d->own_frames = malloc((nframes ? nframes : 1) * sizeof(uint64_t));
-    if (!d->own_frames)
-        goto fail;
-    size_t kept = 0, used = 0;
-    for (size_t i = 0; i < d->nsamples; i++) {
-        cprof_heap_sample_t *s = &d->samples[i];
-        if (s->alloc_objects == 0 && s->alloc_space == 0 && s->inuse_objects == 0 &&
-            s->inuse_space == 0)
-            continue;
-        memcpy(d->own_frames + used, s->pcs, s->npcs * sizeof(uint64_t));
-        s->pcs = d->own_frames + used;
-        used += s->npcs;
-        d->samples[kept++] = *s;
-    }
-    d->nsamples = kept;
-    free(slot);
-    *out = d;
-    return 0;
-fail:
-    free(slot);
-    cprof_heap_free(d);
-    return err;
 }

@@ -4,13 +4,18 @@
 /* Internal to the heap module's files (heap.c, heap_pprof.c, heap_http.c). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cprof/heap.h"
 
-/* The i-th memory mapping recorded with the snapshot (/proc/self/maps at
- * dump time): its path ("" if anonymous) or NULL past the end. */
-const char *cprof__heap_map_path(const cprof_heap_t *h, size_t i, uint64_t *start, uint64_t *end,
-                                 uint64_t *offset, bool *exec);
+/* The snapshot as profile.proto through the shared builder (heap_pprof.c):
+ * labels adds the "bytes" label (average object size); gzip compresses.
+ * *out malloc'ed. Returns 0, -ENOMEM or -EIO. */
+int cprof__heap_pprof(const cprof_heap_t *h, bool allocs, bool labels, bool gzip, uint8_t **out,
+                      size_t *len);
+/* Go's "bytes" label value for a stack's values (0: none). */
+int64_t cprof__heap_avg_bytes(int64_t alloc_objects, int64_t alloc_space, int64_t inuse_objects,
+                              int64_t inuse_space);
 
 #endif

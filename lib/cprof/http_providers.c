@@ -14,6 +14,9 @@ const cprof_http_provider_t *const cprof__http_builtin[] = {
     &cprof__http_mutex,
     &cprof__http_block,
     &cprof__http_trace,
+    &cprof__http_heap,
+    &cprof__http_allocs,
+    &cprof__http_gc,
     NULL,
 };
 
@@ -23,5 +26,7 @@ const cprof_http_alias_t cprof__http_aliases[] = {
     {"/profile/mutex", "mutex"},
     {"/profile/block", "block"},
     {"/profile/trace", "trace"},
+    {"/profile/memory", "heap"},
+    {"/profile/gc", "gc"},
 };
 const size_t cprof__http_naliases = sizeof(cprof__http_aliases) / sizeof(cprof__http_aliases[0]);

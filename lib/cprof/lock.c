@@ -445,33 +445,6 @@ int64_t cprof_lock_profile_period(const cprof_lock_profile_t *p) { return p->per
 int64_t cprof_lock_profile_time_ns(const cprof_lock_profile_t *p) { return p->time_ns; }
 uint64_t cprof_lock_profile_dropped(const cprof_lock_profile_t *p) { return p->dropped; }
 
-static bool same_stack(const cprof_lock_sample_t *a, const cprof_lock_sample_t *b)
-{
-    return a->npcs == b->npcs && memcmp(a->pcs, b->pcs, a->npcs * sizeof(*a->pcs)) == 0;
-}
-
-int cprof_lock_profile_sub(cprof_lock_profile_t *p, const cprof_lock_profile_t *base)
-{
-    if (p->kind != base->kind)
-        return -EINVAL;
-    size_t m = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        cprof_lock_sample_t s = p->samples[i];
-        for (size_t k = 0; k < base->n; k++) {
-            if (same_stack(&s, &base->samples[k])) {
-                s.count -= base->samples[k].count;
-                s.delay_ns -= base->samples[k].delay_ns;
-                break;
-            }
-        }
-        if (s.count > 0 || s.delay_ns > 0)
-            p->samples[m++] = s;
-    }
-    p->n = m;
-    qsort(p->samples, p->n, sizeof(*p->samples), by_delay);
-    return 0;
-}
-
 int cprof_lock_write_text(const cprof_lock_profile_t *p, cprof_lock_name_fn name_pc, void *arg,
                           FILE *out)
 {

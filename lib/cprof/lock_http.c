@@ -6,8 +6,8 @@
  * contentions/count and delay/nanoseconds, period_type contentions/count,
  * period = the rate in force. debug>0: Go's legacy text. seconds=N (on the
  * alias also duration=<Go duration>): a delta profile of the next N
- * seconds, taken on a "cprof-http" thread (two snapshots, the first
- * subtracted), as Go's ?seconds= does. */
+ * seconds, taken on a "cprof-http" thread (two snapshots decoded, the first
+ * subtracted with cprof_profile_delta), as Go's ?seconds= does. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,16 +19,9 @@
 #include "cprof/http_int.h"
 #include "cprof/threads_int.h"
 
-#define MAX_SECONDS 3600
-
-typedef struct job {
-    cprof_lock_kind_t kind;
-    cprof_lock_profile_t *base;
-    int64_t ns;
-    int debug;
-} job_t;
-
-static int write_pprof(const cprof_lock_profile_t *p, int64_t duration_ns, cprof_http_response_t *r)
+/* The snapshot as profile.proto (gzipped or not); 0 or a negative errno. */
+static int encode(const cprof_lock_profile_t *p, int64_t duration_ns, bool gzip, uint8_t **data,
+                  size_t *len)
 {
     static const cprof_value_type_t types[] = {{"contentions", "count"}, {"delay", "nanoseconds"}};
     int64_t period = cprof_lock_profile_period(p);
@@ -47,11 +40,17 @@ static int write_pprof(const cprof_lock_profile_t *p, int64_t duration_ns, cprof
         int64_t v[2] = {s->count, s->delay_ns};
         rc = cprof_pprof_add_sample(pp, s->pcs, s->npcs, 0, v, NULL, 0);
     }
+    if (!rc)
+        rc = cprof_pprof_finish(pp, gzip, data, len);
+    cprof_pprof_free(pp);
+    return rc;
+}
+
+static int write_pprof(const cprof_lock_profile_t *p, cprof_http_response_t *r)
+{
     uint8_t *data = NULL;
     size_t len = 0;
-    if (!rc)
-        rc = cprof_pprof_finish(pp, true, &data, &len);
-    cprof_pprof_free(pp);
+    int rc = encode(p, 0, true, &data, &len);
     if (!rc)
         cprof_http_response_set_body(r, data, len);
     return rc;
@@ -76,69 +75,50 @@ static int write_text(const cprof_lock_profile_t *p, cprof_http_response_t *r)
     return 0;
 }
 
-static int work(cprof_http_response_t *r, void *arg)
+/* ?seconds=N: the generic delta of two decoded snapshots (delta_http.c). */
+static int delta_snapshot(void *arg, cprof_profile_t **out)
 {
-    job_t *j = arg;
-    cprof_http_response_sleep(r, j->ns);
-    cprof_lock_profile_t *now = NULL;
-    int rc = cprof_lock_snapshot(j->kind, &now);
+    const cprof_lock_kind_t *kind = arg;
+    cprof_lock_profile_t *p = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = cprof_lock_snapshot(*kind, &p);
     if (!rc)
-        rc = cprof_lock_profile_sub(now, j->base);
+        rc = encode(p, 0, false, &data, &len);
     if (!rc)
-        rc = j->debug > 0 ? write_text(now, r) : write_pprof(now, j->ns, r);
-    cprof_lock_profile_free(now);
-    cprof_lock_profile_free(j->base);
-    free(j);
+        rc = cprof_profile_decode(data, len, out);
+    free(data);
+    cprof_lock_profile_free(p);
     return rc;
 }
+
+static const cprof__http_delta_t lock_delta = {.snapshot = delta_snapshot};
+static const cprof_lock_kind_t kind_mutex = CPROF_LOCK_MUTEX, kind_block = CPROF_LOCK_BLOCK;
 
 static int serve(cprof_lock_kind_t kind, const cprof_http_request_t *req, cprof_http_response_t *r)
 {
     const char *what = kind == CPROF_LOCK_MUTEX ? "mutex" : "block";
-    char v[32], err[160];
-    int debug = 0;
-    if (cprof_http_query_get(req->query, "debug", v, sizeof(v))) {
-        char *end;
-        long d = strtol(v, &end, 10);
-        if (end == v || *end || d < 0)
-            return cprof_http_response_error(r, 400, "invalid debug '%s'", v);
-        debug = (int)d;
-    }
-    int64_t ns = 0;
-    bool delta = cprof_http_query_get(req->query, "seconds", v, sizeof(v)) ||
-                 (req->alias && cprof_http_query_get(req->query, "duration", v, sizeof(v)));
-    if (delta &&
-        cprof_http_request_duration(req, 0, MAX_SECONDS * 1000000000LL, &ns, err, sizeof(err)) != 0)
-        return cprof_http_response_error(r, 400, "%s", err);
-    if (delta && debug)
-        return cprof_http_response_error(r, 400, "seconds and debug params are incompatible");
+    int debug;
+    int64_t ns;
+    if (cprof__http_profile_params(req, r, &debug, &ns) != 0)
+        return 0;
     if (!debug) {
         char name[64];
         if (req->alias)
             snprintf(name, sizeof(name), "%s_profile_%lld.prof", what, (long long)time(NULL));
         else
-            snprintf(name, sizeof(name), "%s%s", delta ? "delta-" : "", what);
+            snprintf(name, sizeof(name), "%s%s", ns ? "delta-" : "", what);
         cprof_http_response_attachment(r, name);
     }
+    if (ns)
+        return cprof__http_serve_delta(
+            r, ns, &lock_delta, (void *)(kind == CPROF_LOCK_MUTEX ? &kind_mutex : &kind_block));
     cprof_lock_profile_t *p;
     int rc = cprof_lock_snapshot(kind, &p);
     if (rc)
         return rc;
-    if (!delta) {
-        rc = debug ? write_text(p, r) : write_pprof(p, 0, r);
-        cprof_lock_profile_free(p);
-        return rc;
-    }
-    job_t *j = malloc(sizeof(*j));
-    if (!j) {
-        cprof_lock_profile_free(p);
-        return -ENOMEM;
-    }
-    *j = (job_t){.kind = kind, .base = p, .ns = ns, .debug = debug};
-    if ((rc = cprof_http_defer(r, work, j)) != 0) {
-        cprof_lock_profile_free(p);
-        free(j);
-    }
+    rc = debug ? write_text(p, r) : write_pprof(p, r);
+    cprof_lock_profile_free(p);
     return rc;
 }
 

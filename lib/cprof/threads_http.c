@@ -5,6 +5,8 @@
  * millisecond; threads that do not answer within a second are reported as
  * such). debug=0 gzipped profile.proto (goroutine/count, grouped by stack,
  * "thread" labels), debug=1 grouped text, debug=2 one block per thread.
+ * seconds=N (alias: duration=): a delta of two dumps N seconds apart, on a
+ * cprof-http thread (delta_http.c); not with debug, as in Go.
  * threadcreate: debug=0 profile.proto, debug>0 text. */
 
 #include <errno.h>
@@ -65,11 +67,40 @@ static int write_dump(void *arg, FILE *f)
     return cprof_threads_write_text(d->t, d->debug, f);
 }
 
+/* ?seconds=N: the generic delta of two dumps (delta_http.c), as Go's
+ * goroutine?seconds=N: threads that came and went show as +/- counts. */
+static int delta_snapshot(void *arg, cprof_profile_t **out)
+{
+    (void)arg;
+    cprof_threads_t *t;
+    int rc = cprof_threads_dump(DUMP_TIMEOUT_NS, &t);
+    if (rc)
+        return rc;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = cprof_threads_write_pprof(t, &data, &len);
+    if (!rc)
+        rc = cprof_profile_decode(data, len, out);
+    free(data);
+    cprof_threads_free(t);
+    return rc;
+}
+
+static const cprof__http_delta_t threads_delta = {.snapshot = delta_snapshot};
+
 static int serve_goroutine(const cprof_http_request_t *req, cprof_http_response_t *r)
 {
     int debug;
-    if (parse_debug(req, r, &debug))
+    int64_t ns;
+    if (cprof__http_profile_params(req, r, &debug, &ns) != 0)
         return 0;
+    if (ns) {
+        char name[64] = "delta-goroutine";
+        if (req->alias)
+            snprintf(name, sizeof(name), "goroutine_profile_%lld.prof", (long long)time(NULL));
+        cprof_http_response_attachment(r, name);
+        return cprof__http_serve_delta(r, ns, &threads_delta, NULL);
+    }
     cprof_threads_t *t;
     int rc = cprof_threads_dump(DUMP_TIMEOUT_NS, &t);
     if (rc)

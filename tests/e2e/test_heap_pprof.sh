@@ -10,14 +10,29 @@
 #   - inuse_space shows ratio_one and not ratio_three;
 #   - the delta profile shows delta_fresh and neither earlier function;
 #   - the debug=1 text parses too (its totals match the proto's within 1%).
+# Then the seed's memory workflow against a loaded orderd (curl -o mem.prof
+# /profile/memory; go tool pprof -sample_index=alloc_space -top mem.prof;
+# curl /profile/gc), read with -symbolize=none so that every name comes from
+# the profile itself; an allocs?seconds=2 delta taken under load; the
+# /debug/pprof/ index lists heap, allocs and gc.
 # Skipped (77) when go is missing or the build has no jemalloc (sanitizers).
 set -uo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 prog=$BUILD/tests/programs/heap_ratio
+ORDERD_BIN=$(realpath "${ORDERD_BIN:-$BUILD/bin/orderd}")
+load=$(dirname "$ORDERD_BIN")/orderload
 command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
 [ -x "$prog" ] || { echo "FAIL: $prog not built"; exit 1; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid=
+loadpid=
+cleanup() {
+    [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local
 mkdir -p "$HOME" "$tmp/out"
 
@@ -74,4 +89,61 @@ t_pb=$(total alloc_space "$tmp/out/heap.pb.gz")
 echo "alloc_space total: text $t_text B, proto $t_pb B"
 close() { awk -v a="${t_text:-0}" -v b="${t_pb:-0}" 'BEGIN { exit !(b > 0 && a / b > 0.99 && a / b < 1.01) }'; }
 check "legacy text totals agree with the proto" close
+
+# ---- orderd: the seed's workflow ---------------------------------------------
+[ -x "$ORDERD_BIN" ] && [ -x "$load" ] || { echo "FAIL: orderd or orderload not built"; exit 1; }
+orderd_start "$tmp/orderd.log" --work none || { echo "FAIL: orderd did not start"; exit 1; }
+pid=$orderd_pid
+"$load" --url "$base" --rate 500 --duration 8s --connections 4 --quiet --max-error-rate 1 \
+    >"$tmp/load.out" 2>&1 &
+loadpid=$!
+# Profiles are taken once the load has pushed 500 orders through (bounded).
+for _ in $(seq 100); do
+    n=$(curl -sf "$base/stats" | sed -n 's/.*"total_processed":\([0-9]*\).*/\1/p')
+    [ "${n:-0}" -ge 500 ] && break
+    sleep 0.1
+done
+curl -sf -D "$tmp/mem.h" -o "$tmp/mem.prof" "$base/profile/memory" || { echo "FAIL: /profile/memory"; fail=1; }
+curl -sf -o "$tmp/delta.prof" "$base/debug/pprof/allocs?seconds=2" || { echo "FAIL: allocs?seconds=2"; fail=1; }
+wait "$loadpid"
+loadpid=
+curl -sf -o "$tmp/gc.json" "$base/profile/gc" || { echo "FAIL: /profile/gc"; fail=1; }
+curl -sf -o "$tmp/index.html" "$base/debug/pprof/" || { echo "FAIL: index"; fail=1; }
+
+check "/profile/memory is an attachment memory_profile_<unix>.prof" \
+    grep -qiE '^Content-Disposition: attachment; filename="?memory_profile_[0-9]+\.prof' "$tmp/mem.h"
+go tool pprof -symbolize=none -sample_index=alloc_space -top "$tmp/mem.prof" >"$tmp/mem.top" 2>&1
+head -12 "$tmp/mem.top"
+check "orderd alloc_space -top names orderd's allocation sites without the binary" \
+    grep -qE '^Type: alloc_space' "$tmp/mem.top"
+check "... with functions of orderd (xalloc, api_, store_ or json)" \
+    grep -qE ' (xalloc[a-z_]*|xstrdup|api_[a-z_]+|store_[a-z_]+|json_[a-z_]+)$' "$tmp/mem.top"
+go tool pprof -symbolize=none -top "$tmp/delta.prof" >"$tmp/delta.top" 2>&1
+check "the allocs delta is a 2 s profile of alloc_space" \
+    grep -qE '^Duration: 2' "$tmp/delta.top"
+check "... in which orderd allocated" grep -qE '^Type: alloc_space' "$tmp/delta.top"
+gc_ok() {
+    python3 - "$tmp/gc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("before", "after"):
+    assert d[k]["TotalAlloc"] > 0 and d[k]["Mallocs"] > 0, d[k]
+assert d["after"]["NumGC"] > d["before"]["NumGC"], d
+assert d["took_ns"] >= 0
+PY
+}
+check "/profile/gc: statistics before and after a purge, with its time" gc_ok
+for name in heap allocs gc; do
+    check "the index links $name" grep -q "href='$name'" "$tmp/index.html"
+done
+for f in "$tmp"/*.top; do
+    if grep -qi "unrecognized\|failed to\|parsing profile" "$f"; then
+        echo "FAIL: go tool pprof complained in $(basename "$f"):"; head "$f"; fail=1
+    fi
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+[ $rc = 0 ] || { echo "FAIL: orderd exited $rc"; tail "$tmp/orderd.log"; fail=1; }
 exit $fail

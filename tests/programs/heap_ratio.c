@@ -6,16 +6,21 @@
  * objects are freed, ratio_one's stay live. Then it writes OUTDIR/heap.txt
  * (legacy text, debug=1). The test reads them with go tool pprof: alloc_space
  * shows both functions 3:1, inuse_space only ratio_one. Then delta_fresh
- * allocates (and frees) as much as ratio_one, and OUTDIR/delta.pb.gz is the
- * difference of a snapshot after it and the first one: only delta_fresh.
+ * allocates (and frees) as much as ratio_one inside the window of a
+ * /debug/pprof/allocs?seconds=2 request served by cprof's HTTP layer (its
+ * first snapshot is taken before cprof_http_serve returns, the second two
+ * seconds later on a cprof-http thread), and OUTDIR/delta.pb.gz is that
+ * response: only delta_fresh, no earlier allocation.
  * Also OUTDIR/heap.pb.gz and allocs.pb.gz (profile.proto, the same data
  * with inuse_space / alloc_space as the default sample type). */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cprof/heap.h"
+#include "cprof/http.h"
 #include "cprof/memstats.h"
 
 #define UNIT (64u << 20) /* ratio_one's bytes */
@@ -62,6 +67,40 @@ __attribute__((noinline)) void delta_fresh(void)
     }
 }
 
+/* The delta endpoint around delta_fresh, its body saved as NAME. */
+static int write_delta(const char *dir, const char *name)
+{
+    cprof_http_response_t *r = NULL;
+    int rc = cprof_http_serve("GET", "/debug/pprof/allocs", "seconds=2", NULL, 0, &r);
+    if (rc == 0)
+        delta_fresh();
+    int fd = rc == 0 ? cprof_http_response_fd(r) : -1;
+    while (fd >= 0 && !cprof_http_response_ready(r)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+    }
+    if (rc == 0 && cprof_http_response_status(r) != 200) {
+        fprintf(stderr, "heap_ratio: delta answered %d\n", cprof_http_response_status(r));
+        rc = -EIO;
+    }
+    size_t len = 0;
+    const void *body = rc == 0 ? cprof_http_response_body(r, &len) : NULL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = rc == 0 ? fopen(path, "w") : NULL;
+    if (rc == 0 && !f)
+        rc = -errno;
+    if (f && fwrite(body, 1, len, f) != len)
+        rc = -EIO;
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    cprof_http_response_free(r);
+    return rc;
+}
+
 static int write_text(const char *dir, const char *name, const cprof_heap_t *h)
 {
     char path[4096];
@@ -101,19 +140,10 @@ int main(int argc, char **argv)
             rc = write_pprof(argv[1], "heap.pb.gz", h, false);
         if (rc == 0)
             rc = write_pprof(argv[1], "allocs.pb.gz", h, true);
-        /* A delta over delta_fresh's allocations only. */
-        cprof_heap_t *later = NULL, *delta = NULL;
-        if (rc == 0) {
-            delta_fresh();
-            rc = cprof_heap_snapshot(&later);
-        }
-        if (rc == 0)
-            rc = cprof_heap_delta(h, later, &delta);
-        if (rc == 0)
-            rc = write_pprof(argv[1], "delta.pb.gz", delta, true);
-        cprof_heap_free(delta);
-        cprof_heap_free(later);
         cprof_heap_free(h);
+        /* A delta over delta_fresh's allocations only. */
+        if (rc == 0)
+            rc = write_delta(argv[1], "delta.pb.gz");
     }
     if (rc != 0) {
         fprintf(stderr, "heap_ratio: %s\n", strerror(-rc));
