@@ -4,15 +4,16 @@
  * and "@ heap/<2*MemProfileRate>" (pprof's legacy parser halves it back),
  * so that go tool pprof un-samples them itself; we do the same with
  * jemalloc's dump values, which are made for that formula. Stacks are
- * sorted by in-use bytes, largest first, like Go. Names come from dladdr
- * (exported symbols; -rdynamic programs export theirs). */
+ * sorted by in-use bytes, largest first, like Go. Frames are named by the
+ * libdw symbolizer, with file:line and inline chains, as in the other
+ * profiles' text formats. */
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 
 #include "cprof/heap.h"
 #include "cprof/memstats.h"
+#include "cprof/threads_int.h"
 
 static int by_inuse(const void *a, const void *b)
 {
@@ -21,23 +22,6 @@ static int by_inuse(const void *a, const void *b)
     if (x->raw_inuse_space != y->raw_inuse_space)
         return x->raw_inuse_space > y->raw_inuse_space ? -1 : 1;
     return x->raw_alloc_space > y->raw_alloc_space ? -1 : x->raw_alloc_space < y->raw_alloc_space;
-}
-
-static void frame_line(FILE *out, uint64_t pc)
-{
-    Dl_info info;
-    /* Every frame is a return address (jemalloc's frames, which hold the
-     * leaf, are dropped); it may sit just past the calling function, so
-     * look up the call instruction itself. */
-    uint64_t at = pc - 1;
-    if (dladdr((void *)(uintptr_t)at, &info) != 0 && info.dli_sname)
-        fprintf(out, "#\t%#llx\t%s+%#llx\n", (unsigned long long)pc, info.dli_sname,
-                (unsigned long long)(pc - (uintptr_t)info.dli_saddr));
-    else if (dladdr((void *)(uintptr_t)at, &info) != 0 && info.dli_fname)
-        fprintf(out, "#\t%#llx\t%s+%#llx\n", (unsigned long long)pc, info.dli_fname,
-                (unsigned long long)(pc - (uintptr_t)info.dli_fbase));
-    else
-        fprintf(out, "#\t%#llx\n", (unsigned long long)pc);
 }
 
 int cprof_heap_write_text(const cprof_heap_t *h, const cprof_memstats_t *ms, FILE *out)
@@ -66,7 +50,7 @@ int cprof_heap_write_text(const cprof_heap_t *h, const cprof_memstats_t *ms, FIL
             fprintf(out, " %#llx", (unsigned long long)s->pcs[j]);
         fputc('\n', out);
         for (size_t j = 0; j < s->npcs; j++)
-            frame_line(out, s->pcs[j]);
+            cprof__print_pc_lines(out, s->pcs[j], false); /* return addresses */
         fputc('\n', out);
     }
     free(order);

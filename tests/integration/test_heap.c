@@ -91,6 +91,8 @@ Test(heap_http, profiles_text_and_parameters)
     cr_expect(strncmp(r.body, "heap profile: ", 14) == 0, "text: %.80s", r.body);
     cr_expect(strstr(r.body, "@ heap/1048576") != NULL, "default rate 512 KiB: %.80s", r.body);
     cr_expect(strstr(r.body, "# TotalAlloc = ") != NULL, "no memstats footer");
+    cr_expect(strstr(r.body, "\tlib/common/xalloc.c:") != NULL,
+              "frames named with file:line by the symbolizer:\n%.2000s", r.body);
     http_free(&r);
 
     static const char *bad[] = {"debug=x", "seconds=-1", "seconds=1&debug=1", "seconds=99999"};
