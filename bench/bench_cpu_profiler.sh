@@ -46,12 +46,7 @@ profile_start() { # a profile covering the coming phase, in the background
     curl -s -o "$tmp/cpu-$n_on.prof" "$base/debug/pprof/profile?seconds=$((SECS + 1))&hz=100" &
     curlpid=$!
     # The phase starts once the index counts the profile as running.
-    for _ in $(seq 200); do
-        curl -s "$base/debug/pprof/" | grep -q "<td>1</td><td><a href='profile" && return
-        kill -0 "$curlpid" 2>/dev/null || break
-    done
-    echo "the CPU profile did not start" >&2
-    exit 1
+    orderd_wait_cpu_profile "$curlpid" || { echo "the CPU profile did not start" >&2; exit 1; }
 }
 
 rps() { # one saturated phase; prints requests/s

@@ -25,3 +25,16 @@ orderd_start() {
     fi
     base=http://127.0.0.1:$port
 }
+
+# orderd_wait_cpu_profile PID: returns 0 once orderd's /debug/pprof/ index
+# counts a running CPU profile (PID: the background client that asked for
+# it); 1 when that client ended first or after 20 s.
+orderd_wait_cpu_profile() {
+    local _
+    for _ in $(seq 400); do
+        curl -s "$base/debug/pprof/" | grep -q "<td>1</td><td><a href='profile" && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}

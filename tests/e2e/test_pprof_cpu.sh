@@ -62,13 +62,9 @@ check() { # check DESCRIPTION CONDITION...
 curl -s -o "$tmp/cpu.prof" -D "$tmp/cpu.h" "$base/debug/pprof/profile?seconds=4" &
 curlpid=$!
 # While it runs, a second one is refused at once.
-code=
-for _ in $(seq 100); do
-    code=$(curl -s -o "$tmp/409.txt" -D "$tmp/409.h" -w '%{http_code}' \
-        "$base/debug/pprof/profile?seconds=0.05")
-    [ "$code" = 409 ] && break
-    sleep 0.02
-done
+orderd_wait_cpu_profile "$curlpid" || echo "FAIL: the index never showed the profile running"
+code=$(curl -s -o "$tmp/409.txt" -D "$tmp/409.h" -w '%{http_code}' \
+    "$base/debug/pprof/profile?seconds=0.05")
 check "second profile answers 409" test "$code" = 409
 check "409 carries X-Go-Pprof: 1" grep -qi '^X-Go-Pprof: 1' "$tmp/409.h"
 wait $curlpid
