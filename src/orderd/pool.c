@@ -85,8 +85,8 @@ static void chan_send(chan_t *c, order_t *o)
         cprof_cond_wait(&c->not_full, &c->mu);
     c->slots[(c->head + c->len) % c->cap] = o;
     c->len++;
-    cprof_cond_signal(&c->not_empty);
     cprof_mutex_unlock(&c->mu);
+    cprof_cond_signal(&c->not_empty); /* after the unlock, as in queue_push */
 }
 
 static order_t *chan_recv(chan_t *c)
@@ -99,9 +99,10 @@ static order_t *chan_recv(chan_t *c)
         o = c->slots[c->head];
         c->head = (c->head + 1) % c->cap;
         c->len--;
-        cprof_cond_signal(&c->not_full);
     }
     cprof_mutex_unlock(&c->mu);
+    if (o)
+        cprof_cond_signal(&c->not_full);
     return o;
 }
 

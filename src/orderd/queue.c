@@ -81,9 +81,12 @@ int queue_push(queue_t *q, order_t *o)
         r->len++;
         q->len++;
         trace_depth(q);
-        cprof_cond_signal(&q->ready);
     }
     cprof_mutex_unlock(&q->mu);
+    /* After the unlock: a worker woken under the lock would only block
+     * again on it, one more futex wake per order. */
+    if (rc == 0)
+        cprof_cond_signal(&q->ready);
     return rc;
 }
 
