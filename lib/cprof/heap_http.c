@@ -86,25 +86,11 @@ static int delta_encode(void *arg, cprof_profile_t *d, uint8_t **out, size_t *le
 
 static const cprof__http_delta_t heap_delta = {.snapshot = delta_snapshot, .encode = delta_encode};
 
-static int write_text(const cprof_heap_t *h, cprof_http_response_t *r)
+static int write_heap_text(void *arg, FILE *f)
 {
     cprof_memstats_t ms;
     cprof_memstats_read_now(&ms);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return -ENOMEM;
-    int rc = cprof_heap_write_text(h, &ms, f);
-    if (fclose(f) != 0 && !rc)
-        rc = -ENOMEM;
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    cprof_http_response_add_header(r, "Content-Type", "text/plain; charset=utf-8");
-    cprof_http_response_set_body(r, text, len);
-    return 0;
+    return cprof_heap_write_text(arg, &ms, f);
 }
 
 static int serve(const view_t *v, const cprof_http_request_t *req, cprof_http_response_t *r)
@@ -139,7 +125,7 @@ static int serve(const view_t *v, const cprof_http_request_t *req, cprof_http_re
     if (rc)
         return rc;
     if (debug > 0) {
-        rc = write_text(h, r);
+        rc = cprof__http_text_body(r, write_heap_text, (void *)h);
     } else {
         uint8_t *data;
         size_t len;

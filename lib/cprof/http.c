@@ -274,6 +274,26 @@ int cprof_http_response_attachment(cprof_http_response_t *r, const char *filenam
     return rc ? rc : cprof_http_response_add_header(r, "Content-Disposition", v);
 }
 
+/* Runs write(arg, FILE *) into a text/plain body. */
+int cprof__http_text_body(cprof_http_response_t *r, int (*write)(void *arg, FILE *f), void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -ENOMEM;
+    int rc = write(arg, f);
+    if (fclose(f) != 0 && !rc)
+        rc = -ENOMEM;
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    cprof_http_response_add_header(r, "Content-Type", "text/plain; charset=utf-8");
+    cprof_http_response_set_body(r, text, len);
+    return 0;
+}
+
 /* ---- deferred work ------------------------------------------------------- */
 
 /* Takes r off the pending list and wakes cprof_http_cancel_all. */

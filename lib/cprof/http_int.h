@@ -7,6 +7,7 @@
  * http_providers.c plus its declaration here. */
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "cprof/http.h"
@@ -23,6 +24,10 @@ extern const cprof_http_provider_t cprof__http_trace;        /* trace_http.c */
 extern const cprof_http_provider_t cprof__http_heap;         /* heap_http.c */
 extern const cprof_http_provider_t cprof__http_allocs;       /* heap_http.c */
 extern const cprof_http_provider_t cprof__http_gc;           /* heap_http.c */
+
+/* Runs write(arg, f) into r's body as text/plain; 0 or a negative errno
+ * (write's, or -ENOMEM). */
+int cprof__http_text_body(cprof_http_response_t *r, int (*write)(void *arg, FILE *f), void *arg);
 
 /* NULL-terminated. */
 extern const cprof_http_provider_t *const cprof__http_builtin[];

@@ -56,23 +56,9 @@ static int write_pprof(const cprof_lock_profile_t *p, cprof_http_response_t *r)
     return rc;
 }
 
-static int write_text(const cprof_lock_profile_t *p, cprof_http_response_t *r)
+static int write_lock_text(void *arg, FILE *f)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return -ENOMEM;
-    int rc = cprof_lock_write_text(p, cprof__lock_name_pc, NULL, f);
-    if (fclose(f) != 0 && !rc)
-        rc = -ENOMEM;
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    cprof_http_response_add_header(r, "Content-Type", "text/plain; charset=utf-8");
-    cprof_http_response_set_body(r, text, len);
-    return 0;
+    return cprof_lock_write_text(arg, cprof__lock_name_pc, NULL, f);
 }
 
 /* ?seconds=N: the generic delta of two decoded snapshots (delta_http.c). */
@@ -117,7 +103,7 @@ static int serve(cprof_lock_kind_t kind, const cprof_http_request_t *req, cprof_
     int rc = cprof_lock_snapshot(kind, &p);
     if (rc)
         return rc;
-    rc = debug ? write_text(p, r) : write_pprof(p, r);
+    rc = debug ? cprof__http_text_body(r, write_lock_text, (void *)p) : write_pprof(p, r);
     cprof_lock_profile_free(p);
     return rc;
 }

@@ -36,26 +36,6 @@ static int parse_debug(const cprof_http_request_t *req, cprof_http_response_t *r
     return 0;
 }
 
-/* Runs write(arg, FILE *) into a text/plain body. */
-static int text_body(cprof_http_response_t *r, int (*write)(void *arg, FILE *f), void *arg)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return -ENOMEM;
-    int rc = write(arg, f);
-    if (fclose(f) != 0 && !rc)
-        rc = -ENOMEM;
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    cprof_http_response_add_header(r, "Content-Type", "text/plain; charset=utf-8");
-    cprof_http_response_set_body(r, text, len);
-    return 0;
-}
-
 typedef struct dump_text {
     const cprof_threads_t *t;
     int debug;
@@ -107,7 +87,7 @@ static int serve_goroutine(const cprof_http_request_t *req, cprof_http_response_
         return rc;
     if (debug > 0) {
         dump_text_t d = {t, debug};
-        rc = text_body(r, write_dump, &d);
+        rc = cprof__http_text_body(r, write_dump, &d);
     } else {
         uint8_t *data;
         size_t len;
@@ -137,7 +117,7 @@ static int serve_threadcreate(const cprof_http_request_t *req, cprof_http_respon
     if (parse_debug(req, r, &debug))
         return 0;
     if (debug > 0)
-        return text_body(r, write_creates, NULL);
+        return cprof__http_text_body(r, write_creates, NULL);
     uint8_t *data;
     size_t len;
     int rc = cprof_threadcreate_write_pprof(&data, &len);
