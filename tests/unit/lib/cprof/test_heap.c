@@ -199,8 +199,8 @@ Test(heap, legacy_text_format)
     snprintf(want, sizeof(want), "@ heap/%d\n", 2 * RATE);
     cr_expect(strncmp(text, "heap profile: ", 14) == 0, "header: %.60s", text);
     cr_expect(strstr(text, want) != NULL, "no '%s' in the header", want);
-    cr_expect(strstr(text, "\theaptest_site_b+0x") != NULL, "no frame of the site in:\n%.2000s",
-              text);
+    cr_expect(strstr(text, "\theaptest_site_b\ttests/unit/lib/cprof/test_heap.c:") != NULL,
+              "no frame of the site, with file:line, in:\n%.2000s", text);
     cr_expect(strstr(text, "# Alloc = ") != NULL && strstr(text, "# NumGC = ") != NULL);
     free(text);
     for (int i = 0; i < N / 4; i++)
