@@ -75,13 +75,19 @@ $(OBJ)/%.o: %.c $(DEPS_STAMP)
 # Libraries: lib/<name>/*.c -> $(LIBDIR)/lib<name>.a
 COMMON_LIB := $(LIBDIR)/libcommon.a
 CPROF_LIB := $(LIBDIR)/libcprof.a
+# cprof's /debug/pprof layer mounted in libmicrohttpd, shared by orderd and
+# the lab: its own library because cprof knows no HTTP server library and
+# lib/common must not depend on cprof.
+CPROFMHD_LIB := $(LIBDIR)/libcprofmhd.a
 $(COMMON_LIB): $(call objs,lib/common)
 $(CPROF_LIB): $(call objs,lib/cprof)
+$(CPROFMHD_LIB): $(call objs,lib/cprofmhd)
 $(LIBDIR)/%.a:
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# Everything a program links after its own objects.
+# Everything a program links after its own objects (a program that mounts
+# cprof in libmicrohttpd puts $(CPROFMHD_LIB) before these).
 PROG_LIBS = $(CPROF_LIB) $(COMMON_LIB) $(PKG_LIBS) $(MALLOC_LIBS) $(LDLIBS)
 
 # Components append to these.
@@ -100,9 +106,9 @@ UNIT_TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 .SECONDEXPANSION:
 .SECONDARY:
 unit_objs = $(filter-out %/main.o,$(call objs,$(patsubst %/,%,$(dir $(1)))))
-$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $$(call unit_objs,$$*) $(CPROF_LIB) $(COMMON_LIB)
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $$(call unit_objs,$$*) $(CPROFMHD_LIB) $(CPROF_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(OBJ)/tests/unit/$*.o $(call unit_objs,$*) $(PROG_LIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $(OBJ)/tests/unit/$*.o $(call unit_objs,$*) $(CPROFMHD_LIB) $(PROG_LIBS) -lcriterion
 
 # Integration tests: tests/integration/test_*.c, linked with the harness.
 HARNESS_OBJ := $(OBJ)/tests/integration/harness.o

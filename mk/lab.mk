@@ -2,12 +2,12 @@
 # make targets, and `make help`.
 LAB_COMMON_OBJS := $(call objs,src/lab)
 BINARIES += $(BIN)/worker-bad $(BIN)/worker-optimized
-$(BIN)/worker-bad: $(call objs,src/lab/bad) $(LAB_COMMON_OBJS) $(CPROF_LIB) $(COMMON_LIB)
+$(BIN)/worker-bad: $(call objs,src/lab/bad) $(LAB_COMMON_OBJS) $(CPROFMHD_LIB) $(CPROF_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call objs,src/lab/bad) $(LAB_COMMON_OBJS) $(PROG_LIBS)
-$(BIN)/worker-optimized: $(call objs,src/lab/optimized) $(LAB_COMMON_OBJS) $(CPROF_LIB) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(call objs,src/lab/bad) $(LAB_COMMON_OBJS) $(CPROFMHD_LIB) $(PROG_LIBS)
+$(BIN)/worker-optimized: $(call objs,src/lab/optimized) $(LAB_COMMON_OBJS) $(CPROFMHD_LIB) $(CPROF_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call objs,src/lab/optimized) $(LAB_COMMON_OBJS) $(PROG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(call objs,src/lab/optimized) $(LAB_COMMON_OBJS) $(CPROFMHD_LIB) $(PROG_LIBS)
 
 # Parameters of the lab targets (override on the command line:
 # make profile-cpu WORKER=optimized DURATION=10s).

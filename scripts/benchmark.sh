@@ -58,6 +58,8 @@ for w in bad optimized; do
 done
 
 b="$out/bench-bad.txt" o="$out/bench-optimized.txt"
+# shellcheck source=/dev/null
+os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || echo "unknown OS")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a ~ /^[0-9.]+$/) printf "%.1fx", a / b; else print "-" }'; }
 # row LABEL BAD OPT [inverse]: the last column is how many times worse bad
 # is (bad/opt, or opt/bad for a rate, where higher is better).
@@ -69,7 +71,7 @@ row() {
 {
     echo "Lab benchmark: worker-bad vs worker-optimized"
     echo "Date:       $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "Machine:    $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+    echo "Machine:    $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $os, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "Parameters: -tasks $tasks -workers $workers -data-size $data_size"
     echo
     printf '%-22s %16s %16s %12s\n' "" "bad" "optimized" "bad worse by"

@@ -7,44 +7,6 @@
 # Writes $PPROF_DIR/cpu-WORKER.prof (gzipped profile.proto) and, when
 # go tool pprof is installed, prints its -top view.
 set -euo pipefail
-
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
-die() { echo "profile-cpu.sh: $*" >&2; usage >&2; exit 2; }
-
-case "${1:-}" in -h|--help) usage; exit 0 ;; esac
-[ $# -ge 2 ] || die "need a worker and a duration"
-worker=$1 duration=$2
-shift 2
-case "$worker" in bad|optimized) ;; *) die "worker must be bad or optimized, not '$worker'" ;; esac
-[[ "$duration" =~ ^[0-9]+(\.[0-9]+)?(us|ms|s|m|h)?$ ]] || die "'$duration' is not a duration (e.g. 30s)"
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-build}
-[[ "$build" = /* ]] || build="$root/$build"
-bin="$build/bin/worker-$worker"
-out=${PPROF_DIR:-pprof}
-mkdir -p "$out"
-if [ ! -x "$bin" ]; then
-    echo "profile-cpu.sh: building the lab (make lab)" >&2
-    make -C "$root" --no-print-directory BUILD="$build" lab >&2
-fi
-
-prof="$out/cpu-$worker.prof"
-echo "Profiling worker-$worker for $duration -> $prof"
-"$bin" -tasks "${TASKS:-0}" -workers "${WORKERS:-10}" -data-size "${DATA_SIZE:-100}" \
-    -duration "$duration" -cpuprofile "$prof" --metrics-addr none -quiet "$@"
-
-echo
-if command -v go >/dev/null; then
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
-    echo "Top functions (go tool pprof -top -nodecount=25 $prof):"
-    HOME="$tmp" GOCACHE="$tmp/cache" GOPATH="$tmp/go" go tool pprof -top -nodecount=25 "$prof" 2>&1
-    echo
-fi
-cat <<MSG
-Explore it:
-  go tool pprof -top $prof
-  go tool pprof -list 'build_log_entry|compute' $prof
-  go tool pprof -http=127.0.0.1:8081 $prof
-MSG
+# shellcheck source=scripts/lib/profile.sh
+. "$(dirname "$0")/lib/profile.sh"
+profile_main cpu "$0" "$@"

@@ -90,6 +90,8 @@ if [ $prom = 1 ]; then
 fi
 cat <<MSG
 
+Live dashboards (charts, and profiles as flame graphs, in the browser):
+  http://$bad/   http://$opt/$( [ $orderd = 1 ] && echo "   http://$od/")
 Watch the leak and the allocation rate:
   curl -s http://$bad/metrics | grep -E 'worker_threads_active|worker_allocated_bytes_total'
   curl -s http://$opt/metrics | grep -E 'worker_threads_active|worker_allocated_bytes_total'

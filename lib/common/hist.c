@@ -92,3 +92,12 @@ uint64_t hist_quantile(const hist_t *h, double q)
 }
 
 double hist_mean(const hist_t *h) { return h->count ? (double)h->sum / (double)h->count : 0; }
+
+void hist_diff(const hist_t *cur, const hist_t *prev, hist_t *out)
+{
+    out->count = cur->count - prev->count;
+    out->sum = cur->sum - prev->sum;
+    out->max = cur->max;
+    for (int i = 0; i < HIST_BUCKETS; i++)
+        out->buckets[i] = cur->buckets[i] - prev->buckets[i];
+}

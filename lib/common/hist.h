@@ -32,6 +32,11 @@ void hist_record(hist_t *h, uint64_t value);
 void hist_snapshot(const hist_t *h, hist_t *out);
 /* Adds src into dst (both snapshots; not atomic). */
 void hist_merge(hist_t *dst, const hist_t *src);
+/* out = cur - prev for two snapshots of one cumulative histogram, prev taken
+ * first: what was recorded in between (e.g. the last second of a live
+ * chart). max stays cur's, an upper bound that only clamps the top
+ * bucket's midpoint. */
+void hist_diff(const hist_t *cur, const hist_t *prev, hist_t *out);
 /* The value at quantile q in [0,1] (0 when empty); the bucket's midpoint,
  * clamped to the recorded max. */
 uint64_t hist_quantile(const hist_t *h, double q);

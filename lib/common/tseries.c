@@ -276,3 +276,20 @@ uint64_t tseries_count(tseries_t *ts)
     pthread_mutex_unlock(&ts->mu);
     return c;
 }
+
+uint64_t tseries_parse_since(const char *s)
+{
+    if (!s || *s < '0' || *s > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0' ? v : 0;
+}
+
+double tseries_rate(uint64_t now, uint64_t *prev, double secs)
+{
+    double r = secs > 0 && now >= *prev ? (double)(now - *prev) / secs : NAN;
+    *prev = now;
+    return r;
+}

@@ -62,6 +62,15 @@ void tseries_free(tseries_t *ts);
  * inserted verbatim as further members (e.g. "\"profiling\":true"). */
 void tseries_render(tseries_t *ts, uint64_t since, const char *extra, buf_t *out);
 
+/* The "since" query parameter of a poll: a decimal sequence number; NULL,
+ * empty or invalid means 0 (everything, with the metadata). */
+uint64_t tseries_parse_since(const char *s);
+
+/* For sample functions: a counter's rate, (now - *prev) / secs, or NAN on
+ * the baseline call (secs 0) or when the counter went back; stores now in
+ * *prev for the next call. */
+double tseries_rate(uint64_t now, uint64_t *prev, double secs);
+
 /* The latest value of series i (NAN before the first point). */
 double tseries_latest(tseries_t *ts, size_t i);
 /* Number of points sampled so far (not capped by the capacity). */

@@ -1,7 +1,16 @@
 /* See labhttp.h. We bind the socket ourselves (port 0 works and the bound
  * port is known) and hand it to libmicrohttpd, which names its internal
- * thread "MHD-single". Bodies are built in a buf_t and handed over with
- * MHD_RESPMEM_MUST_FREE. */
+ * thread "MHD-single".
+ *
+ * Routes: /metrics from the lab's registry; /api/live from lab/lablive;
+ * the dashboard and speedscope from the embedded assets (common/webassets);
+ * /debug/pprof/... and the seed's /profile/... through cprofmhd, the same
+ * glue and so the same set of profiles as orderd, with long profiles on a
+ * suspended connection (the daemon allows suspend/resume). Each request
+ * keeps a small state from MHD's first call (headers only) to its
+ * completion callback, where cprofmhd's per-request state is freed. Only
+ * the profile paths take a body (POST /debug/pprof/symbol, as in Go), up to
+ * MAX_BODY; other uploads are discarded. */
 
 #include "lab/labhttp.h"
 
@@ -17,123 +26,115 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/webassets.h"
 #include "common/xalloc.h"
-#include "cprof/heap.h"
+#include "cprof/http.h"
+#include "cprofmhd/cprofmhd.h"
+#include "lab/lablive.h"
 #include "lab/labmetrics.h"
 
 struct labhttp {
     struct MHD_Daemon *daemon;
     int fd;
-    char title[64];
 };
 
+#define MAX_BODY (64 * 1024)
+
+typedef struct lreq {
+    void *prof;     /* cprofmhd's state, for profile paths */
+    buf_t body;     /* a profile path's request body */
+    bool too_large; /* the body exceeded MAX_BODY */
+} lreq_t;
+
+/* Sends b (its memory is handed to MHD). JSON is never cached; allow, when
+ * not NULL, is the Allow header of a 405. */
 static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, buf_t *b,
-                                const char *type)
+                                const char *type, const char *allow)
 {
     size_t len;
     char *data = buf_steal(b, &len);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (!strcmp(type, "application/json"))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text,
+                                 const char *allow)
 {
     buf_t b;
     buf_init(&b, strlen(text) + 1);
     buf_puts(&b, text);
-    return send_buf(c, status, &b, "text/plain; charset=utf-8");
-}
-
-static enum MHD_Result serve_index(labhttp_t *h, struct MHD_Connection *c)
-{
-    buf_t b;
-    buf_init(&b, 1024);
-    buf_printf(&b,
-               "<!doctype html><html><head><meta charset=\"utf-8\"><title>%s</title></head>"
-               "<body><h1>%s</h1><ul>"
-               "<li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"
-               "<li><a href=\"/debug/pprof/\">/debug/pprof/</a> (profiles)</li>"
-               "</ul></body></html>\n",
-               h->title, h->title);
-    return send_buf(c, 200, &b, "text/html; charset=utf-8");
-}
-
-static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *value)
-{
-    (void)kind;
-    buf_t *q = cls;
-    if (q->len)
-        buf_putc(q, '&');
-    buf_puts(q, key);
-    buf_putc(q, '=');
-    buf_puts(q, value ? value : "");
-    return MHD_YES;
-}
-
-/* The profiling paths, through cprof's handlers. */
-static enum MHD_Result serve_profile(struct MHD_Connection *c, const char *url)
-{
-    buf_t q;
-    buf_init(&q, 64);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-    char *data = NULL;
-    size_t len = 0;
-    FILE *body = open_memstream(&data, &len);
-    if (!body) {
-        buf_destroy(&q);
-        return send_text(c, 500, "out of memory\n");
-    }
-    cprof_heap_reply_t reply = {0};
-    bool served = cprof_heap_http(url, q.data ? q.data : "", body, &reply);
-    fclose(body);
-    buf_destroy(&q);
-    if (!served) {
-        free(data);
-        return send_text(c, 404,
-                         "not found (this build serves /debug/pprof/heap, /allocs, "
-                         "/profile/memory, /profile/gc)\n");
-    }
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type);
-    if (reply.disposition[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, reply.disposition);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)reply.status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return send_buf(c, status, &b, "text/plain; charset=utf-8", allow);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    (void)version, (void)upload;
-    labhttp_t *h = cls;
-    if (!*con_cls) { /* first call: headers only */
-        *con_cls = h;
+    (void)cls, (void)version;
+    lreq_t *rq = *con_cls;
+    if (!rq) { /* first call: headers only */
+        *con_cls = xcalloc(1, sizeof(*rq));
         return MHD_YES;
     }
-    if (*upload_size) { /* no route takes a body */
+    if (*upload_size) {
+        if (cprofmhd_owns(url) && rq->body.len + *upload_size <= MAX_BODY)
+            buf_append(&rq->body, upload, *upload_size);
+        else if (cprofmhd_owns(url))
+            rq->too_large = true;
         *upload_size = 0;
         return MHD_YES;
     }
+    if (rq->too_large)
+        return send_text(c, 413, "request body is larger than 64 KiB\n", NULL);
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(url, "/metrics")) {
         if (!get)
-            return send_text(c, 405, "method not allowed\n");
+            return send_text(c, 405, "method not allowed\n", "GET, HEAD");
         buf_t b;
         buf_init(&b, 8192);
         metrics_render(labm_registry(), &b);
-        return send_buf(c, 200, &b, METRICS_CONTENT_TYPE);
+        return send_buf(c, 200, &b, METRICS_CONTENT_TYPE, NULL);
     }
-    if (!strncmp(url, "/debug/pprof", 12) || !strncmp(url, "/profile/", 9))
-        return serve_profile(c, url);
-    if (!strcmp(url, "/"))
-        return get ? serve_index(h, c) : send_text(c, 405, "method not allowed\n");
-    return send_text(c, 404, "not found\n");
+    if (!strcmp(url, "/api/live")) {
+        if (!get)
+            return send_text(c, 405, "method not allowed\n", "GET, HEAD");
+        buf_t b;
+        buf_init(&b, 16384);
+        lablive_render(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), &b);
+        buf_putc(&b, '\n');
+        return send_buf(c, 200, &b, "application/json", NULL);
+    }
+    /* Before cprofmhd: speedscope lives under /debug/pprof/ui/. */
+    if (webassets_owns(url))
+        return webassets_respond(c, method, url);
+    if (cprofmhd_owns(url))
+        return cprofmhd_handle(c, method, url, rq->body.data ? rq->body.data : "", rq->body.len,
+                               &rq->prof);
+    return send_text(c, 404, "not found\n", NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    lreq_t *rq = *con_cls;
+    if (!rq)
+        return;
+    cprofmhd_request_done(rq->prof);
+    buf_destroy(&rq->body);
+    free(rq);
+    *con_cls = NULL;
 }
 
 static int bind_addr(const char *addr, int *port, char *err, size_t errlen)
@@ -186,18 +187,20 @@ out:
     return rc;
 }
 
-labhttp_t *labhttp_start(const char *addr, const char *title, int *port, char *err, size_t errlen)
+labhttp_t *labhttp_start(const char *addr, int *port, char *err, size_t errlen)
 {
     int fd = bind_addr(addr, port, err, errlen);
     if (fd < 0)
         return NULL;
     labhttp_t *h = xcalloc(1, sizeof(*h));
     h->fd = fd;
-    snprintf(h->title, sizeof(h->title), "%s", title);
+    /* The profile index links each profile to speedscope, served here. */
+    cprof_http_set_flamegraph_viewer(WEBASSETS_FLAMEGRAPH);
     h->daemon =
         MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
                          on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-                         64U, MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_END);
+                         64U, MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot start the HTTP server on %s", addr);
         close(fd);
@@ -211,6 +214,9 @@ void labhttp_stop(labhttp_t *h)
 {
     if (!h)
         return;
+    /* Pending profiles answer now with what they collected, so that no
+     * connection is left suspended when the daemon stops. */
+    cprof_http_cancel_all(5000000000LL);
     MHD_stop_daemon(h->daemon);
     close(h->fd);
     free(h);

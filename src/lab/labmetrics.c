@@ -1,7 +1,7 @@
 /* See labmetrics.h. Hot-path counters are registry handles looked up once;
  * the duration histogram is a lock-free common/hist.h histogram exposed as a
- * view; memory and thread gauges are callbacks over one memstat snapshot
- * taken by the scrape hook. */
+ * view; memory and thread gauges are callbacks over one cprof_memstats
+ * snapshot taken by the scrape hook. */
 
 #include "lab/labmetrics.h"
 
@@ -9,7 +9,7 @@
 
 #include "common/hist.h"
 #include "common/procstat.h"
-#include "lab/memstat.h"
+#include "cprof/memstats.h"
 
 static struct {
     metrics_t *reg;
@@ -17,7 +17,7 @@ static struct {
     metrics_counter_t *errors;
     int64_t queued;
     hist_t duration;
-    memstat_t mem; /* written by the scrape hook, under the registry mutex */
+    cprof_memstats_t mem; /* written by the scrape hook, under the registry mutex */
 } g;
 
 static double queue_fn(void *arg)
@@ -33,33 +33,33 @@ static double threads_fn(void *arg)
 static double inuse_fn(void *arg)
 {
     (void)arg;
-    return (double)g.mem.inuse_bytes;
+    return (double)g.mem.alloc;
 }
 static double mapped_fn(void *arg)
 {
     (void)arg;
-    return (double)g.mem.mapped_bytes;
+    return (double)g.mem.sys;
 }
 static double total_fn(void *arg)
 {
     (void)arg;
-    return (double)g.mem.total_bytes;
+    return (double)g.mem.total_alloc;
 }
 static double allocs_fn(void *arg)
 {
     (void)arg;
-    return (double)g.mem.allocations;
+    return (double)g.mem.mallocs;
 }
 static double purges_fn(void *arg)
 {
     (void)arg;
-    return (double)g.mem.purges;
+    return (double)g.mem.num_gc;
 }
 
 static void on_scrape(void *arg)
 {
     (void)arg;
-    memstat_read(&g.mem);
+    cprof_memstats_read(&g.mem);
 }
 
 static void add_fn(int gauge, const char *name, const char *help, const char *const *wt,
@@ -130,3 +130,16 @@ void labm_task_error(void)
 void labm_queue_add(int64_t delta) { __atomic_add_fetch(&g.queued, delta, __ATOMIC_RELAXED); }
 
 int64_t labm_queue_length(void) { return __atomic_load_n(&g.queued, __ATOMIC_RELAXED); }
+
+uint64_t labm_processed(void)
+{
+    uint64_t n = 0;
+    for (int op = 0; op < TASK_OPS; op++)
+        if (g.processed[op])
+            n += metrics_counter_value(g.processed[op]);
+    return n;
+}
+
+uint64_t labm_errors(void) { return g.errors ? metrics_counter_value(g.errors) : 0; }
+
+void labm_duration_snapshot(hist_t *out) { hist_snapshot(&g.duration, out); }

@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "common/hist.h"
 #include "common/metrics.h"
 #include "lab/task.h"
 
@@ -32,5 +33,12 @@ void labm_task_done(task_op_t op, int64_t duration_ns);
 void labm_task_error(void);
 void labm_queue_add(int64_t delta);
 int64_t labm_queue_length(void);
+
+/* Readings for the live dashboard (lab/lablive.h): tasks completed (all
+ * operations), tasks rejected as invalid, and a copy of the cumulative
+ * processing-duration histogram (ns). */
+uint64_t labm_processed(void);
+uint64_t labm_errors(void);
+void labm_duration_snapshot(hist_t *out);
 
 #endif

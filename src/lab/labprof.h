@@ -11,7 +11,11 @@
 
 #include "lab/labcfg.h"
 
-/* Starts what cfg asks for. Heap sampling also runs whenever the metrics
+/* Readies the CPU profiler (SIGPROF handler, unwinder). Call once, before
+ * any thread is created. */
+void labprof_init(void);
+/* Starts what cfg asks for: the CPU profile at 100 Hz if -cpuprofile is
+ * set, and heap sampling. Heap sampling also runs whenever the metrics
  * server is on, so /debug/pprof/heap and /allocs have data, as in Go. */
 void labprof_start(const labcfg_t *cfg);
 /* Stops the CPU profile and writes both files. */

@@ -1,10 +1,12 @@
 /* See labrun.h. Run sequence on the main thread:
  *
- *   parse flags -> block SIGINT/SIGTERM (signalfd) -> count threads (the
- *   baseline) -> metrics server (+ ready fd) -> CPU profile on -> impl start
- *   -> poll(signalfd, done eventfd) until done / -duration / signal ->
- *   impl stop -> CPU profile off, heap profile written -> server stopped ->
- *   memory statistics and the final thread count -> report.
+ *   parse flags -> block SIGINT/SIGTERM (signalfd) -> CPU profiler ready
+ *   -> count threads (the baseline) -> live sampler and metrics server (+
+ *   ready fd) -> CPU profile on -> impl start -> poll(signalfd, done
+ *   eventfd) until done / -duration / signal -> impl stop -> CPU profile
+ *   off and written, heap profile written -> server and sampler stopped ->
+ *   memory statistics (cprof_memstats) and the final thread count ->
+ *   report.
  *
  * The final count is taken after everything the frame itself started is
  * stopped, so it compares with the baseline: whatever remains is the
@@ -19,15 +21,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/procstat.h"
+#include "cprof/memstats.h"
 #include "lab/labhttp.h"
+#include "lab/lablive.h"
 #include "lab/labmetrics.h"
 #include "lab/labprof.h"
-#include "lab/memstat.h"
+
+/* Threads in the process now (/proc/self/task), or -1. */
+static int64_t count_threads(void)
+{
+    uint64_t rss;
+    int64_t threads;
+    return procstat_rss_threads(&rss, &threads) == 0 ? threads : -1;
+}
 
 bool labrun_next(labrun_t *run, uint64_t *id)
 {
@@ -72,7 +85,7 @@ void labrun_progress(labrun_t *run)
     uint64_t n = __atomic_load_n(&run->finished, __ATOMIC_RELAXED);
     fprintf(stderr, "progress: %llu tasks in %.1f s (%.0f tasks/s), queue %lld, threads %lld\n",
             (unsigned long long)n, secs, secs > 0 ? (double)n / secs : 0.0,
-            (long long)labm_queue_length(), (long long)memstat_threads());
+            (long long)labm_queue_length(), (long long)count_threads());
 }
 
 static void *warm_up(void *arg) { return arg; }
@@ -138,24 +151,28 @@ static void report(const lab_impl_t *impl, void *state, labrun_t *run, const cha
         end = clock_mono_ns();
     double secs = (double)(end - run->start_ns) / 1e9;
     uint64_t done = run->finished, errors = run->errors;
-    memstat_t m;
-    memstat_read(&m);
+    /* _now: flushes this thread's allocation cache, so the main thread's
+     * own allocations are counted too. */
+    cprof_memstats_t m;
+    cprof_memstats_read_now(&m);
+    struct rusage ru;
+    uint64_t peak_rss = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
     printf("\nCompleted: %llu tasks (%llu ok, %llu errors) in %.3f s (%s)\n",
            (unsigned long long)done, (unsigned long long)(done - errors),
            (unsigned long long)errors, secs, why);
     printf("Rate: %.0f tasks/s\n", secs > 0 ? (double)done / secs : 0.0);
     printf("Checksum: %016llx\n", (unsigned long long)run->checksum);
-    printf("\nMemory Stats (%s):\n", m.source);
-    print_kb("In use:", m.inuse_bytes, true);
-    print_kb("Total allocated:", m.total_bytes, m.has_totals);
-    if (m.has_totals)
-        printf("  %-16s %llu\n", "Allocations:", (unsigned long long)m.allocations);
+    printf("\nMemory Stats (%s):\n", m.source ? m.source : "none");
+    print_kb("In use:", m.alloc, true);
+    print_kb("Total allocated:", m.total_alloc, m.has_allocator);
+    if (m.has_allocator)
+        printf("  %-16s %llu\n", "Allocations:", (unsigned long long)m.mallocs);
     else
         printf("  %-16s n/a\n", "Allocations:");
-    print_kb("Mapped:", m.mapped_bytes, m.mapped_bytes > 0);
-    print_kb("Peak RSS:", m.peak_rss_bytes, true);
-    if (m.has_totals)
-        printf("  %-16s %llu\n", "Purges:", (unsigned long long)m.purges);
+    print_kb("Mapped:", m.sys, m.sys > 0);
+    print_kb("Peak RSS:", peak_rss, true);
+    if (m.has_allocator)
+        printf("  %-16s %llu\n", "Purges:", (unsigned long long)m.num_gc);
     else
         printf("  %-16s n/a\n", "Purges:");
     printf("  %-16s %lld\n", "Threads:", (long long)m.threads);
@@ -209,10 +226,11 @@ int labrun_main(const lab_impl_t *impl, int argc, char **argv)
     /* Start and join one thread first: a runtime that starts a helper of
      * its own on the first pthread_create (ThreadSanitizer's background
      * thread) then has it in the baseline too. */
+    labprof_init();
     pthread_t warm;
     if (pthread_create(&warm, NULL, warm_up, NULL) == 0)
         pthread_join(warm, NULL);
-    int64_t threads_start = memstat_threads();
+    int64_t threads_start = count_threads();
 
     labm_init(impl->type);
     labhttp_t *http = NULL;
@@ -220,11 +238,15 @@ int labrun_main(const lab_impl_t *impl, int argc, char **argv)
     if (strcmp(cfg.metrics_addr, "none") != 0) {
         char title[96];
         snprintf(title, sizeof(title), "worker-%s", impl->type);
-        if (!(http = labhttp_start(cfg.metrics_addr, title, &port, err, sizeof(err)))) {
+        if ((rc = lablive_start(title)) != 0)
+            log_warn("no live dashboard data: %s", strerror(-rc));
+        if (!(http = labhttp_start(cfg.metrics_addr, &port, err, sizeof(err)))) {
             fprintf(stderr, "%s: %s\n", argv[0], err);
             return 1;
         }
-        log_info("metrics and profiles on http://127.0.0.1:%d (/metrics, /debug/pprof/)", port);
+        log_info("dashboard, metrics and profiles on http://127.0.0.1:%d "
+                 "(/, /metrics, /debug/pprof/)",
+                 port);
     }
     if (cfg.ready_fd >= 0)
         write_ready(cfg.ready_fd, port);
@@ -241,6 +263,7 @@ int labrun_main(const lab_impl_t *impl, int argc, char **argv)
     impl->stop(state, &run);
     labprof_finish(&cfg);
     labhttp_stop(http);
+    lablive_stop();
     report(impl, state, &run, why, threads_start);
     close(sfd);
     return 0;

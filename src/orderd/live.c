@@ -10,7 +10,6 @@
  * misleading zero. */
 #include "orderd/live.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,24 +90,6 @@ static uint64_t sum_processed(const stats_t *st, int outcome)
     return n;
 }
 
-static double rate(uint64_t now, uint64_t *prev, double secs)
-{
-    double r = secs > 0 && now >= *prev ? (double)(now - *prev) / secs : NAN;
-    *prev = now;
-    return r;
-}
-
-/* delta = cur - prev (cumulative histograms only grow); max stays cur's,
- * an upper bound that only clamps the top bucket's midpoint. */
-static void hist_delta(const hist_t *cur, const hist_t *prev, hist_t *delta)
-{
-    delta->count = cur->count - prev->count;
-    delta->sum = cur->sum - prev->sum;
-    delta->max = cur->max;
-    for (int i = 0; i < HIST_BUCKETS; i++)
-        delta->buckets[i] = cur->buckets[i] - prev->buckets[i];
-}
-
 static void sample(void *arg, int64_t elapsed_ns, double *row)
 {
     live_t *lv = arg;
@@ -118,17 +99,17 @@ static void sample(void *arg, int64_t elapsed_ns, double *row)
 
     uint64_t acc = stats_total_accepted(st), rej = stats_total_rejected(st);
     uint64_t ok = sum_processed(st, 0), bad = sum_processed(st, 1);
-    row[S_ACCEPTED] = rate(acc, &lv->accepted, secs);
-    row[S_PROCESSED] = rate(ok + bad, &lv->processed, secs);
-    row[S_FAILED] = rate(bad, &lv->failed, secs);
-    row[S_REJECTED] = rate(rej, &lv->rejected, secs);
+    row[S_ACCEPTED] = tseries_rate(acc, &lv->accepted, secs);
+    row[S_PROCESSED] = tseries_rate(ok + bad, &lv->processed, secs);
+    row[S_FAILED] = tseries_rate(bad, &lv->failed, secs);
+    row[S_REJECTED] = tseries_rate(rej, &lv->rejected, secs);
     row[S_ACCEPTED_TOTAL] = (double)acc;
     row[S_PROCESSED_TOTAL] = (double)(ok + bad);
     row[S_REJECTED_TOTAL] = (double)rej;
 
     for (int p = 0; p < 3; p++) {
         hist_snapshot(&st->latency[p], &lv->cur);
-        hist_delta(&lv->cur, &lv->prev[p], &lv->delta);
+        hist_diff(&lv->cur, &lv->prev[p], &lv->delta);
         lv->prev[p] = lv->cur;
         if (elapsed_ns > 0 && lv->delta.count > 0) {
             row[S_P50_1 + p] = (double)hist_quantile(&lv->delta, 0.50) / 1e6;
@@ -194,13 +175,6 @@ void live_render(const char *since, bool profiling, buf_t *out)
         buf_puts(out, "{\"error\":\"the live sampler is not running\"}");
         return;
     }
-    uint64_t from = 0;
-    if (since && *since) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(since, &end, 10);
-        if (errno == 0 && *end == '\0' && since[0] != '-')
-            from = v;
-    }
-    tseries_render(lv->ts, from, profiling ? "\"profiling\":true" : "\"profiling\":false", out);
+    tseries_render(lv->ts, tseries_parse_since(since),
+                   profiling ? "\"profiling\":true" : "\"profiling\":false", out);
 }

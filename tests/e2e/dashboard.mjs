@@ -18,6 +18,11 @@
 //     table names an orderd function;
 //  5. the trace button downloads trace.json with a note on Perfetto.
 // Screenshots go to SHOTS (dashboard.png, flame-cpu.png, ...).
+//
+// With KIND=lab (tests/e2e/test_lab_dashboard.sh) the page is a lab worker's
+// at its metrics address: step 2 then checks tasks/s and the task total
+// against the worker's /metrics, and that the header hides the links the
+// worker does not serve (/stats, /health); FUNCS are the lab's functions.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +33,8 @@ const require = createRequire(path.join(here, '../../web/package.json'));
 const { chromium } = require('playwright-core');
 
 const BASE = process.env.BASE;
+const KIND = process.env.KIND || 'orderd';
+const A_FUNCTION = KIND === 'lab' ? 'a lab function' : 'an orderd function';
 const SHOTS = process.env.SHOTS || 'build/screenshots';
 const FUNCS = (process.env.FUNCS ? fs.readFileSync(process.env.FUNCS, 'utf8') : '')
   .split('\n').map((s) => s.trim()).filter((s) => s.length >= 6);
@@ -96,18 +103,8 @@ async function valueOf(name) {
   return v === '' || v == null ? null : Number(v);
 }
 
-try {
-  // 1. load
-  await page.goto(`${BASE}/?cpu_seconds=2&trace_seconds=1`, { waitUntil: 'load' });
-  await page.waitForFunction(() => document.body.dataset.state === 'live' && Number(document.body.dataset.points) >= 3, null, { timeout: 20000 });
-  const charts = await page.locator('section.chart').count();
-  check(charts >= 7, `dashboard draws ${charts} charts (>= 7)`);
-  check(await page.locator('section.chart canvas').count() >= charts, 'every chart has a canvas');
-  const points = await page.$$eval('section.chart', (cs) => cs.map((c) => Number(c.dataset.points)));
-  check(points.every((p) => p >= 3), `every chart has >= 3 points: ${points.join(',')}`);
-  check((await page.title()).includes('orderd'), `title names the program: "${await page.title()}"`);
-
-  // 2. values vs /stats. Wait for a sample in which orders flowed.
+// 2 (orderd). Values vs /stats. Waits for a sample in which orders flowed.
+async function orderdValues() {
   await page.waitForFunction(() => {
     const e = document.querySelector('.legend [data-series="accepted"]');
     return e && Number(e.dataset.value) > 0;
@@ -135,6 +132,56 @@ try {
   check(dash.threads >= 10, `threads ${dash.threads} >= 10 (workers)`);
   check(dash.rss > 1e6 && dash.heap > 0, `RSS ${dash.rss} and heap ${dash.heap} are non-zero`);
   check(dash.p99 > 0, `a latency p99 is shown: ${dash.p99} ms`);
+}
+
+// 2 (lab). Values vs the worker's /metrics: the task total it shows is at
+// most a few seconds behind the counters; the header links only what the
+// worker serves.
+async function labValues() {
+  await page.waitForFunction(() => {
+    const e = document.querySelector('.legend [data-series="completed"]');
+    return e && Number(e.dataset.value) > 0;
+  }, null, { timeout: 20000 });
+  const dash = {
+    completed: await valueOf('completed'),
+    completedTotal: await valueOf('completed_total'),
+    threads: await valueOf('threads'),
+    rss: await valueOf('rss'),
+    heap: await valueOf('heap'),
+    p99: await valueOf('p99'),
+  };
+  const metrics = await (await page.request.get(`${BASE}/metrics`)).text();
+  let total = 0;
+  for (const m of metrics.matchAll(/^worker_(tasks_processed|task_errors)_total\{[^}]*\} (\d+)/gm)) total += Number(m[2]);
+  note(`dashboard ${JSON.stringify(dash)}`);
+  note(`/metrics tasks processed + errors = ${total}`);
+  check(dash.completed > 0, `tasks/s is shown: ${dash.completed}`);
+  check(dash.completedTotal > 0 && dash.completedTotal <= total &&
+    total - dash.completedTotal <= 5 * Math.max(dash.completed, 20),
+  `task total ${dash.completedTotal} matches /metrics ${total} (at most 5 s behind)`);
+  check(dash.threads >= 2, `threads ${dash.threads} shown`);
+  check(dash.rss > 1e6 && dash.heap > 0, `RSS ${dash.rss} and heap ${dash.heap} are non-zero`);
+  check(dash.p99 > 0, `a task-time p99 is shown: ${dash.p99} µs`);
+  const nav = await page.$$eval('header nav a', (as) => as.map((a) => `${a.getAttribute('href')}:${a.hidden ? 'hidden' : 'shown'}`));
+  check(nav.includes('/stats:hidden') && nav.includes('/health:hidden') && nav.includes('/metrics:shown'),
+    `the header hides /stats and /health, shows /metrics: ${nav.join(' ')}`);
+}
+
+try {
+  // 1. load
+  await page.goto(`${BASE}/?cpu_seconds=2&trace_seconds=1`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.state === 'live' && Number(document.body.dataset.points) >= 3, null, { timeout: 20000 });
+  const charts = await page.locator('section.chart').count();
+  const minCharts = KIND === 'lab' ? 6 : 7;
+  check(charts >= minCharts, `dashboard draws ${charts} charts (>= ${minCharts})`);
+  check(await page.locator('section.chart canvas').count() >= charts, 'every chart has a canvas');
+  const points = await page.$$eval('section.chart', (cs) => cs.map((c) => Number(c.dataset.points)));
+  check(points.every((p) => p >= 3), `every chart has >= 3 points: ${points.join(',')}`);
+  const program = KIND === 'lab' ? 'worker-' : 'orderd';
+  check((await page.title()).includes(program), `title names the program: "${await page.title()}"`);
+
+  if (KIND === 'lab') await labValues();
+  else await orderdValues();
   await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
 
   // 3. the instant profiles: a flame graph or a visible error, never a break.
@@ -148,8 +195,8 @@ try {
       const fn = await flameNames(kind);
       // Thread, mutex and block profiles of an idle moment may hold only
       // library frames; heap and allocation stacks always pass through orderd.
-      if (kind === 'heap' || kind === 'allocs') check(!!fn, `${kind}: speedscope names an orderd function (${fn})`);
-      else note(`${kind}: orderd function shown: ${fn}`);
+      if (kind === 'heap' || kind === 'allocs') check(!!fn, `${kind}: speedscope names ${A_FUNCTION} (${fn})`);
+      else note(`${kind}: ${KIND} function shown: ${fn}`);
       await page.click('.flame-close');
     } else {
       check(/answered \d{3}/.test(text), `${kind}: shows the error text: "${text}"`);
@@ -178,7 +225,7 @@ try {
     const left = log.find((e) => e.state === 'running' && e.bar && /\d s left/.test(e.text));
     check(!!left, `a progress bar showed the seconds left: "${left ? left.text : log.map((e) => e.text).join(' | ')}"`);
     const fn = await flameNames('cpu');
-    check(!!fn, `CPU flame graph names an orderd function (${fn})`);
+    check(!!fn, `CPU flame graph names ${A_FUNCTION} (${fn})`);
     await page.click('.flame-close');
   }
 

@@ -1,12 +1,17 @@
 /* The lab workers, run as real processes: same results, the thread leak and
- * its fix, the allocation difference, /metrics names, signals and flags.
+ * its fix, the allocation difference, /metrics names, signals and flags,
+ * and the metrics address's dashboard, /api/live and /debug/pprof/ (the
+ * same profiles as orderd's, long ones not blocking the server).
  *
  * Workers that run to completion are started by run_worker (stdout and
  * stderr captured to a file, as the report is on stdout); workers that
  * serve HTTP are started with the harness's server_spawn. */
 
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cprof.h"
 #include "harness.h"
 
 typedef struct run {
@@ -59,8 +65,7 @@ static run_t run_worker(const char *name, const char *const *argv)
             unlink(path);
             harness_fail("%s did not finish within 120 s", name);
         }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        harness_sleep_ms(10);
     }
     run_t res = {.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
     FILE *f = fopen(path, "r");
@@ -188,14 +193,14 @@ static http_resp_t metrics_after_work(const server_t *s, const char *type)
         if (p && atoll(p + strlen(probe)) > 0)
             return r;
         http_free(&r);
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        harness_sleep_ms(10);
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while (t.tv_sec - t0.tv_sec < 60);
     harness_fail("%s: no task processed within 60 s", type);
 }
 
-static void check_metrics_and_sigterm(const char *type, int sig)
+/* A worker serving on a free loopback port, at 300 tasks/s until stopped. */
+static server_t *spawn_serving(const char *type)
 {
     const char *bin = harness_fmt("worker-%s", type);
     const char *argv[] = {bin,         "-tasks", "0",      "-rate",          "300",
@@ -203,6 +208,12 @@ static void check_metrics_and_sigterm(const char *type, int sig)
                           NULL};
     server_t *s = server_spawn(argv, "--ready-fd");
     cr_assert_gt(s->port, 0);
+    return s;
+}
+
+static void check_metrics_and_sigterm(const char *type, int sig)
+{
+    server_t *s = spawn_serving(type);
     http_resp_t r = metrics_after_work(s, type);
     char *ctype = http_header(&r, "Content-Type");
     cr_assert(ctype && strstr(ctype, "version=0.0.4"), "Content-Type: %s", ctype);
@@ -261,4 +272,258 @@ Test(lab, flag_forms_and_bad_flags)
     cr_assert_eq(r.status, 0);
     cr_assert(strstr(r.out, "-cpuprofile") && strstr(r.out, ":9090"), "%s", r.out);
     free(r.out);
+}
+
+/* ---- the metrics address: dashboard, /api/live, /debug/pprof/ -------------- */
+
+static json_t *get_json(const char *url)
+{
+    http_resp_t r = http_get(url);
+    cr_assert_eq(r.status, 200, "GET %s: %ld", url, r.status);
+    char *ct = http_header(&r, "Content-Type");
+    cr_assert(ct && strstr(ct, "application/json"), "GET %s: Content-Type %s", url, ct);
+    free(ct);
+    json_error_t je;
+    json_t *j = json_loads(r.body, 0, &je);
+    cr_assert_not_null(j, "GET %s: not JSON (%s): %s", url, je.text, r.body);
+    http_free(&r);
+    return j;
+}
+
+/* The last non-null value of series `name` in an /api/live answer, or -1. */
+static double latest(json_t *live, json_t *series, const char *name)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(series, i, s)
+    {
+        if (strcmp(json_string_value(json_object_get(s, "name")), name) != 0)
+            continue;
+        json_t *col = json_array_get(json_object_get(live, "values"), i);
+        for (size_t k = json_array_size(col); k-- > 0;)
+            if (json_is_number(json_array_get(col, k)))
+                return json_number_value(json_array_get(col, k));
+        return -1;
+    }
+    cr_assert_fail("/api/live has no series %s", name);
+    return -1;
+}
+
+Test(lab, dashboard_and_live_data, .timeout = 120)
+{
+    server_t *s = spawn_serving("bad");
+    http_resp_t r = http_get(harness_fmt("%s/", s->base));
+    cr_assert_eq(r.status, 200);
+    char *ct = http_header(&r, "Content-Type");
+    cr_assert(ct && strstr(ct, "text/html"), "/: Content-Type %s", ct);
+    free(ct);
+    cr_assert(strstr(r.body, "/ui/dashboard.js"), "/ is the dashboard page:\n%s", r.body);
+    http_free(&r);
+    const char *assets[] = {"/ui/dashboard.js", "/ui/uplot/uPlot.min.css", "/debug/pprof/ui/"};
+    for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
+        r = http_get(harness_fmt("%s%s", s->base, assets[i]));
+        cr_assert_eq(r.status, 200, "%s: %ld", assets[i], r.status);
+        http_free(&r);
+    }
+
+    /* Wait (60 s at most) for two points with completed tasks. */
+    json_t *j = NULL, *series = NULL;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        j = get_json(harness_fmt("%s/api/live", s->base));
+        series = json_object_get(j, "series");
+        if (json_integer_value(json_object_get(j, "next")) >= 2 &&
+            latest(j, series, "completed_total") > 0)
+            break;
+        json_decref(j);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        cr_assert_lt(t.tv_sec - t0.tv_sec, 60, "/api/live: no completed tasks within 60 s");
+        harness_sleep_ms(100);
+    }
+    cr_assert_str_eq(json_string_value(json_object_get(j, "title")), "worker-bad");
+    cr_assert(json_is_true(json_object_get(j, "profiling")));
+    cr_assert_eq(json_integer_value(json_object_get(j, "interval_ms")), 1000);
+    cr_assert_geq(json_array_size(json_object_get(j, "charts")), 6);
+    json_t *chart = json_array_get(json_object_get(j, "charts"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(chart, "title")), "Tasks per second");
+    /* The page hides the header links the lab does not serve. */
+    json_t *links = json_object_get(j, "links");
+    cr_assert_eq(json_array_size(links), 3);
+    cr_assert_str_eq(json_string_value(json_array_get(links, 0)), "/metrics");
+    /* The bad worker leaks a helper thread per task: its live thread count
+     * is well above the handful a worker starts with. */
+    cr_assert_gt(latest(j, series, "threads"), 20, "threads: %g", latest(j, series, "threads"));
+    cr_assert_gt(latest(j, series, "rss"), 0);
+    cr_assert_gt(latest(j, series, "heap"), 0);
+    /* A follow-up poll carries only the new points. */
+    json_int_t next = json_integer_value(json_object_get(j, "next"));
+    json_t *k = get_json(harness_fmt("%s/api/live?since=%lld", s->base, (long long)next));
+    cr_assert_null(json_object_get(k, "series"), "since=N answers without the metadata");
+    cr_assert_geq(json_integer_value(json_object_get(k, "next")), next);
+    json_decref(k);
+    json_decref(j);
+    r = http_do("POST", harness_fmt("%s/api/live", s->base), "", 0, NULL);
+    cr_assert_eq(r.status, 405);
+    http_free(&r);
+    cr_assert_eq(server_stop(s, SIGTERM, 30), 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The hrefs of a /debug/pprof/ index, sorted and joined by spaces. */
+static char *index_links(const char *base)
+{
+    http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", base));
+    cr_assert_eq(r.status, 200, "%s/debug/pprof/: %ld", base, r.status);
+    char *links[128];
+    size_t n = 0, len = 1;
+    for (const char *p = r.body; (p = strstr(p, "href='")) && n < 128;) {
+        p += 6;
+        const char *e = strchr(p, '\'');
+        cr_assert_not_null(e);
+        links[n++] = strndup(p, (size_t)(e - p));
+        len += (size_t)(e - p) + 1;
+        p = e;
+    }
+    http_free(&r);
+    qsort(links, n, sizeof(links[0]), cmp_str);
+    char *out = calloc(1, len);
+    for (size_t i = 0; i < n; i++) {
+        strcat(strcat(out, links[i]), " ");
+        free(links[i]);
+    }
+    return out;
+}
+
+typedef struct fetch {
+    char url[256];
+    char *body;
+    size_t len;
+    long status;
+    int done;
+} fetch_t;
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    fetch_t *f = arg;
+    char *b = realloc(f->body, f->len + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + f->len, p, size * n);
+    f->body = b;
+    f->len += size * n;
+    f->body[f->len] = '\0';
+    return size * n;
+}
+
+/* A GET in its own thread with its own curl handle (the harness's helpers
+ * assert, which only the test's thread may do). */
+static void *fetch_main(void *arg)
+{
+    fetch_t *f = arg;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, f->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
+    curl_easy_cleanup(c);
+    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+Test(lab, pprof_same_set_as_orderd_and_cpu_profile_does_not_block, .timeout = 120)
+{
+    server_t *s = spawn_serving("optimized");
+    server_t *o = server_start((const char *const[]){"--work", "none", NULL});
+    char *lab = index_links(s->base), *orderd = index_links(o->base);
+    cr_assert_eq(server_stop(o, SIGTERM, 30), 0);
+    cr_assert_str_eq(lab, orderd, "the lab's /debug/pprof/ index differs from orderd's");
+    const char *want[] = {"'profile?seconds=30'", "'heap'",   "'allocs'",
+                          "'goroutine'",          "'mutex'",  "'block'",
+                          "'trace?seconds=1'",    "'symbol'", "'cmdline'"};
+    char *quoted = NULL;
+    size_t qlen = 0;
+    FILE *q = open_memstream(&quoted, &qlen);
+    for (char *save = NULL, *w = strtok_r(lab, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        fprintf(q, "'%s' ", w);
+    fclose(q);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_assert(strstr(quoted, want[i]), "the index lacks %s: %s", want[i], quoted);
+    free(quoted);
+    free(lab);
+    free(orderd);
+
+    /* Every profile of the set answers. */
+    const char *paths[] = {"heap",    "allocs",       "goroutine?debug=1",
+                           "mutex",   "block",        "symbol",
+                           "cmdline", "threadcreate", "trace?seconds=0.2"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        http_resp_t r = http_get(harness_fmt("%s/debug/pprof/%s", s->base, paths[i]));
+        /* Heap profiles need jemalloc, which sanitizer builds do without:
+         * then the answer is 501 with that reason, as orderd's. */
+        bool heap = i < 2, no_jemalloc = r.status == 501 && strstr(r.body, "jemalloc");
+        cr_assert(r.status == 200 || (heap && no_jemalloc), "/debug/pprof/%s: %ld\n%s", paths[i],
+                  r.status, r.body);
+        http_free(&r);
+    }
+
+    /* POST /debug/pprof/symbol takes its addresses from the body, as Go's:
+     * worker_main's address, read from the thread dump, comes back named. */
+    http_resp_t dump = http_get(harness_fmt("%s/debug/pprof/goroutine?debug=1", s->base));
+    const char *at = strstr(dump.body, "\tworker_main\t");
+    cr_assert_not_null(at, "the thread dump shows worker_main:\n%s", dump.body);
+    const char *line = at;
+    while (line > dump.body && line[-1] != '\n')
+        line--;
+    char pc[32] = {0};
+    cr_assert_eq(sscanf(line, "#\t%31s\t", pc), 1, "no address in: %.80s", line);
+    http_free(&dump);
+    http_resp_t sym =
+        http_do("POST", harness_fmt("%s/debug/pprof/symbol", s->base), pc, strlen(pc), NULL);
+    cr_assert_eq(sym.status, 200);
+    cr_assert(strstr(sym.body, pc) && strstr(sym.body, "worker_main"),
+              "POST /debug/pprof/symbol %s: %s", pc, sym.body);
+    http_free(&sym);
+
+    /* A 2 s CPU profile suspends its connection: the server's one thread
+     * keeps answering /metrics while it runs. The profile shows as running
+     * on the index before anything is measured. */
+    fetch_t f = {0};
+    snprintf(f.url, sizeof(f.url), "%s/debug/pprof/profile?seconds=2", s->base);
+    pthread_t t;
+    pthread_create(&t, NULL, fetch_main, &f);
+    bool running = false;
+    while (!running && !__atomic_load_n(&f.done, __ATOMIC_SEQ_CST)) {
+        http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
+        running = strstr(r.body, "<tr><td>1</td><td><a href='profile?seconds=30'>") != NULL;
+        http_free(&r);
+    }
+    cr_assert(running, "the CPU profile never showed as running (status %ld)", f.status);
+    int served = 0;
+    while (!__atomic_load_n(&f.done, __ATOMIC_SEQ_CST)) {
+        http_resp_t r = http_get(harness_fmt("%s/metrics", s->base));
+        cr_assert_eq(r.status, 200);
+        http_free(&r);
+        served++;
+    }
+    pthread_join(t, NULL);
+    cr_assert_gt(served, 5, "only %d /metrics answers during the 2 s profile", served);
+    cr_assert_eq(f.status, 200, "profile: %ld", f.status);
+    cprof_profile_t *d = NULL;
+    cr_assert_eq(cprof_profile_decode(f.body, f.len, &d), 0, "the profile decodes");
+    /* Go's CPU profile sample types (the few samples of this light run
+     * are not checked: the -cpuprofile e2e test checks function names). */
+    cr_assert_eq(d->nsample_types, 2);
+    cr_assert_str_eq(d->sample_types[0].type, "samples");
+    cr_assert_str_eq(d->sample_types[1].type, "cpu");
+    cr_assert_str_eq(d->sample_types[1].unit, "nanoseconds");
+    cprof_profile_free(d);
+    free(f.body);
+    cr_assert_eq(server_stop(s, SIGINT, 30), 0);
 }

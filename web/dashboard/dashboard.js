@@ -155,6 +155,13 @@
       state.charts.forEach((c) => ro.observe(c.plot));
     }
     setupProfiles(meta.profiling !== false);
+    /* A program that serves only some of the header's pages (the lab
+     * workers have no /stats or /health) lists those it has. */
+    if (Array.isArray(meta.links)) {
+      for (const a of document.querySelectorAll('header nav a')) {
+        a.hidden = !meta.links.includes(a.getAttribute('href'));
+      }
+    }
   }
 
   /* ---- data ------------------------------------------------------------ */

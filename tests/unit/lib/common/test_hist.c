@@ -51,3 +51,23 @@ Test(hist, empty_and_merge)
     cr_assert_eq(hist_quantile(a, 0.5), 10);
     free(a), free(b);
 }
+
+Test(hist, diff_is_what_was_recorded_in_between)
+{
+    hist_t *h = calloc(1, sizeof(*h)), *prev = calloc(1, sizeof(*prev));
+    hist_t *cur = calloc(1, sizeof(*cur)), *d = calloc(1, sizeof(*d));
+    for (int i = 0; i < 100; i++)
+        hist_record(h, 1000);
+    hist_snapshot(h, prev);
+    for (int i = 0; i < 10; i++)
+        hist_record(h, 5000000);
+    hist_snapshot(h, cur);
+    hist_diff(cur, prev, d);
+    cr_assert_eq(d->count, 10, "count %llu", (unsigned long long)d->count);
+    cr_assert_eq(d->sum, 50000000);
+    /* Only the newer values remain: the median is now 5 ms, not 1 us. */
+    uint64_t p50 = hist_quantile(d, 0.5);
+    cr_assert(p50 > 4600000 && p50 <= 5000000, "p50 of the difference: %llu",
+              (unsigned long long)p50);
+    free(h), free(prev), free(cur), free(d);
+}

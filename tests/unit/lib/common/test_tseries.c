@@ -133,3 +133,19 @@ Test(tseries, free_without_start_and_prompt_stop)
     cr_assert_lt(clock_mono_ns() - t0, 5 * 1000000000LL, "tseries_free waited for the interval");
     tseries_free(NULL);
 }
+
+Test(tseries, parse_since_and_rate)
+{
+    cr_assert_eq(tseries_parse_since(NULL), 0);
+    cr_assert_eq(tseries_parse_since(""), 0);
+    cr_assert_eq(tseries_parse_since("42"), 42);
+    cr_assert_eq(tseries_parse_since("-1"), 0, "a negative number is invalid");
+    cr_assert_eq(tseries_parse_since("12x"), 0);
+    cr_assert_eq(tseries_parse_since("99999999999999999999999"), 0, "overflow is invalid");
+    uint64_t prev = 0;
+    cr_assert(isnan(tseries_rate(100, &prev, 0)), "the baseline has no rate");
+    cr_assert_eq(prev, 100);
+    cr_assert_float_eq(tseries_rate(300, &prev, 2.0), 100.0, 1e-9);
+    cr_assert(isnan(tseries_rate(50, &prev, 1.0)), "a counter that went back has no rate");
+    cr_assert_eq(prev, 50);
+}
