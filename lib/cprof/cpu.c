@@ -21,9 +21,11 @@
  * waits until no handler is in flight, then drains the ring a last time.
  *
  * Threads: /proc/self/task is rescanned every 100 ms; new tids get a timer,
- * gone ones lose theirs. Thread names are read from /proc at each rescan
- * (outside the handler) and kept by tid, so samples of a thread that has
- * exited keep its name. */
+ * gone ones lose theirs. Thread names are read from /proc (outside the
+ * handler) when a thread is first seen and again at a rescan after it was
+ * sampled, and kept by tid, so samples of a thread that has exited keep its
+ * name. Threads are found by tid in a hash map: a rescan of a process with
+ * a thousand threads stays linear. */
 
 #include "cprof/cpu.h"
 
@@ -66,6 +68,8 @@ typedef struct slot {
 typedef struct thr {
     int tid;
     bool has_timer, alive;
+    bool named; /* name read from /proc at least once */
+    bool ran;   /* sampled since its name was last read */
     timer_t timer;
     char name[16];
 } thr_t;
@@ -101,6 +105,7 @@ static struct {
 
     thr_t *threads;
     size_t nthreads, threads_cap;
+    cprof__map_t thread_index; /* tid -> index into threads + 1 */
     size_t ntimers_total;
     agg_t *aggs;
     size_t naggs, aggs_cap;
@@ -204,10 +209,8 @@ int cprof_cpu_max_hz(void)
 
 static thr_t *find_thread(int tid)
 {
-    for (size_t i = 0; i < G.nthreads; i++)
-        if (G.threads[i].tid == tid)
-            return &G.threads[i];
-    return NULL;
+    uint64_t *i = cprof__map_get(&G.thread_index, (uint64_t)tid);
+    return i ? &G.threads[*i - 1] : NULL;
 }
 
 static void read_name(int tid, char name[16])
@@ -240,7 +243,12 @@ static thr_t *add_thread(int tid)
         G.threads = t;
         G.threads_cap = cap;
     }
+    bool ins;
+    uint64_t *slot = cprof__map_put(&G.thread_index, (uint64_t)tid, &ins);
+    if (!slot)
+        return NULL;
     thr_t *t = &G.threads[G.nthreads++];
+    *slot = G.nthreads;
     memset(t, 0, sizeof(*t));
     t->tid = tid;
     return t;
@@ -292,7 +300,14 @@ static void rescan(void)
         if (!t && !(t = add_thread(tid)))
             continue;
         t->alive = true;
-        read_name(tid, t->name);
+        /* Names are read for new threads and for those that ran since the
+         * last read (a thread may rename itself), not for every idle one
+         * of a process with a thousand threads. */
+        if (!t->named || t->ran) {
+            read_name(tid, t->name);
+            t->named = true;
+            t->ran = false;
+        }
         if (!t->has_timer)
             arm(t);
     }
@@ -307,9 +322,14 @@ static void rescan(void)
 static uint32_t thread_index(int tid)
 {
     thr_t *t = find_thread(tid);
-    if (!t && (t = add_thread(tid)))
+    if (!t && (t = add_thread(tid))) {
         read_name(tid, t->name);
-    return t ? (uint32_t)(t - G.threads) : 0;
+        t->named = true;
+    }
+    if (!t)
+        return 0;
+    t->ran = true;
+    return (uint32_t)(t - G.threads);
 }
 
 static void record(uint32_t thread, const uint64_t *pcs, uint32_t depth, int64_t weight)
@@ -366,6 +386,7 @@ static void reset_aggregate(void)
     G.aggs = NULL;
     G.naggs = G.aggs_cap = 0;
     cprof__map_destroy(&G.agg_index);
+    cprof__map_destroy(&G.thread_index);
     free(G.threads);
     G.threads = NULL;
     G.nthreads = G.threads_cap = 0;
