@@ -192,6 +192,55 @@ int server_wait(server_t *s, int timeout_s)
     return code;
 }
 
+static size_t on_fetch_data(char *p, size_t sz, size_t n, void *arg)
+{
+    http_fetch_t *f = arg;
+    char *b = realloc(f->body, f->len + sz * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + f->len, p, sz * n);
+    f->body = b;
+    f->len += sz * n;
+    f->body[f->len] = '\0';
+    return sz * n;
+}
+
+static void *fetch_main(void *arg)
+{
+    http_fetch_t *f = arg;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, f->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_fetch_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
+    curl_easy_cleanup(c);
+    __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+void http_fetch_start(http_fetch_t *f, const char *url)
+{
+    memset(f, 0, sizeof(*f));
+    snprintf(f->url, sizeof(f->url), "%s", url);
+    if (pthread_create(&f->thread, NULL, fetch_main, f) != 0)
+        harness_fail("cannot start a fetch thread");
+}
+
+bool http_fetch_done(const http_fetch_t *f) { return __atomic_load_n(&f->done, __ATOMIC_ACQUIRE); }
+
+void http_fetch_join(http_fetch_t *f) { pthread_join(f->thread, NULL); }
+
+bool harness_cpu_profile_running(const char *base)
+{
+    http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", base));
+    bool on = r.body && strstr(r.body, "<tr><td>1</td><td><a href='profile?seconds=30'>");
+    http_free(&r);
+    return on;
+}
+
 void harness_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -7,6 +7,7 @@
  * stderr. Binaries are found in $ORDERD_BUILD/bin (default build/bin). */
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +64,25 @@ http_resp_t http_post_json(const char *url, const char *json);
 /* Value of a response header (case-insensitive name), malloc'ed, or NULL. */
 char *http_header(const http_resp_t *r, const char *name);
 void http_free(http_resp_t *r);
+
+/* A GET in a thread of its own (own curl handle; it never asserts, since
+ * only the test's thread may): http_fetch_start, poll http_fetch_done while
+ * doing other requests, then http_fetch_join. body (NUL-terminated) is
+ * malloc'ed: free it. */
+typedef struct http_fetch {
+    pthread_t thread;
+    char url[256];
+    char *body;
+    size_t len;
+    long status; /* 0 on a transport error */
+    int done;
+} http_fetch_t;
+void http_fetch_start(http_fetch_t *f, const char *url);
+bool http_fetch_done(const http_fetch_t *f);
+void http_fetch_join(http_fetch_t *f);
+
+/* True while the /debug/pprof/ index at base counts a running CPU profile. */
+bool harness_cpu_profile_running(const char *base);
 
 /* Sleeps ms milliseconds (between polls of a bounded wait loop). */
 void harness_sleep_ms(int ms);

@@ -5,8 +5,6 @@
  * profile. Profiles are decoded with cprof's own decoder. */
 
 #include <criterion/criterion.h>
-#include <curl/curl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,61 +18,13 @@ static const char *const args[] = {"--work", "none", NULL};
 static const char order[] =
     "{\"customer\":\"c\",\"amount\":10,\"items\":[\"a\"],\"address\":\"x\",\"status\":\"pending\"}";
 
-typedef struct fetch {
-    char url[256];
-    char *body;
-    size_t len;
-    long status;
-    int done;
-} fetch_t;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    fetch_t *f = arg;
-    char *b = realloc(f->body, f->len + sz * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + f->len, p, sz * n);
-    f->body = b;
-    f->len += sz * n;
-    return sz * n;
-}
-
-/* A GET in its own thread with its own curl handle (the harness's helpers
- * assert, which only the test's thread may do). */
-static void *fetch_main(void *arg)
-{
-    fetch_t *f = arg;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, f->url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
-    curl_easy_cleanup(c);
-    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
-    return NULL;
-}
-
-/* True while the index counts a running CPU profile. */
-static bool profile_running(server_t *s)
-{
-    http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
-    bool on = r.body && strstr(r.body, "<tr><td>1</td><td><a href='profile?seconds=30'>");
-    http_free(&r);
-    return on;
-}
-
 /* Starts a profile of `seconds` in a background fetch and returns once the
  * index shows it running, with what a second profile request got. */
-static void start_background_profile(server_t *s, fetch_t *f, pthread_t *t, int seconds,
-                                     http_resp_t *second)
+static void start_background_profile(server_t *s, http_fetch_t *f, int seconds, http_resp_t *second)
 {
-    snprintf(f->url, sizeof(f->url), "%s/debug/pprof/profile?seconds=%d", s->base, seconds);
-    pthread_create(t, NULL, fetch_main, f);
-    for (int i = 0; i < 2000 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++) {
-        if (profile_running(s)) {
+    http_fetch_start(f, harness_fmt("%s/debug/pprof/profile?seconds=%d", s->base, seconds));
+    for (int i = 0; i < 2000 && !http_fetch_done(f); i++) {
+        if (harness_cpu_profile_running(s->base)) {
             *second = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
             return;
         }
@@ -97,8 +47,9 @@ Test(cprof_http, index_cmdline_symbol_and_errors, .timeout = 60)
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.body, "<tr><td>0</td><td><a href='profile?seconds=30'>"),
               "index lists the CPU profile, not running:\n%s", r.body);
-    cr_assert(strstr(r.body, "'/debug/pprof/ui/#profileURL=%2Fdebug%2Fpprof%2Fprofile%3Fseconds%3D30"),
-              "index links the CPU profile to the flame-graph viewer:\n%s", r.body);
+    cr_assert(
+        strstr(r.body, "'/debug/pprof/ui/#profileURL=%2Fdebug%2Fpprof%2Fprofile%3Fseconds%3D30"),
+        "index links the CPU profile to the flame-graph viewer:\n%s", r.body);
     http_free(&r);
 
     r = http_get(harness_fmt("%s/debug/pprof/cmdline", s->base));
@@ -130,11 +81,10 @@ Test(cprof_http, index_cmdline_symbol_and_errors, .timeout = 60)
 Test(cprof_http, profile_under_load_does_not_block, .timeout = 120)
 {
     server_t *s = server_start(args);
-    fetch_t f = {0};
-    pthread_t t;
+    http_fetch_t f;
     http_resp_t r = {0};
     /* While it runs, a second profile is refused at once. */
-    start_background_profile(s, &f, &t, 3, &r);
+    start_background_profile(s, &f, 3, &r);
     cr_assert_eq(r.status, 409, "second profile: %ld", r.status);
     char *x = http_header(&r, "X-Go-Pprof");
     cr_assert(x && strcmp(x, "1") == 0, "X-Go-Pprof: 1 on 409");
@@ -144,14 +94,14 @@ Test(cprof_http, profile_under_load_does_not_block, .timeout = 120)
 
     /* Orders and health are served while the profile is pending. */
     int posted = 0;
-    while (!__atomic_load_n(&f.done, __ATOMIC_SEQ_CST) && posted < 20000) {
+    while (!http_fetch_done(&f) && posted < 20000) {
         r = http_post_json(harness_fmt("%s/orders", s->base), order);
         cr_assert_eq(r.status, 201, "POST /orders during a profile: %ld", r.status);
         http_free(&r);
         posted++;
     }
     cr_assert_gt(posted, 10, "requests were served while the profile ran");
-    pthread_join(t, NULL);
+    http_fetch_join(&f);
     cr_assert_eq(f.status, 200);
     cprof_profile_t *d = NULL;
     cr_assert_eq(cprof_profile_decode(f.body, f.len, &d), 0);
@@ -193,11 +143,10 @@ Test(cprof_http, seed_alias_and_sigterm_during_profile, .timeout = 60)
     http_free(&r);
 
     /* A 30 s profile pending at SIGTERM: the server still exits cleanly. */
-    fetch_t f = {0};
-    pthread_t t;
-    start_background_profile(s, &f, &t, 30, &r);
+    http_fetch_t f;
+    start_background_profile(s, &f, 30, &r);
     http_free(&r);
     cr_assert_eq(server_stop(s, SIGTERM, 30), 0, "clean exit with a profile pending");
-    pthread_join(t, NULL);
+    http_fetch_join(&f);
     free(f.body);
 }

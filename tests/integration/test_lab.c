@@ -8,10 +8,8 @@
  * serve HTTP are started with the harness's server_spawn. */
 
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -399,44 +397,6 @@ static char *index_links(const char *base)
     return out;
 }
 
-typedef struct fetch {
-    char url[256];
-    char *body;
-    size_t len;
-    long status;
-    int done;
-} fetch_t;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    fetch_t *f = arg;
-    char *b = realloc(f->body, f->len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + f->len, p, size * n);
-    f->body = b;
-    f->len += size * n;
-    f->body[f->len] = '\0';
-    return size * n;
-}
-
-/* A GET in its own thread with its own curl handle (the harness's helpers
- * assert, which only the test's thread may do). */
-static void *fetch_main(void *arg)
-{
-    fetch_t *f = arg;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, f->url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
-    curl_easy_cleanup(c);
-    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
-    return NULL;
-}
-
 Test(lab, pprof_same_set_as_orderd_and_cpu_profile_does_not_block, .timeout = 120)
 {
     server_t *s = spawn_serving("optimized");
@@ -494,25 +454,20 @@ Test(lab, pprof_same_set_as_orderd_and_cpu_profile_does_not_block, .timeout = 12
     /* A 2 s CPU profile suspends its connection: the server's one thread
      * keeps answering /metrics while it runs. The profile shows as running
      * on the index before anything is measured. */
-    fetch_t f = {0};
-    snprintf(f.url, sizeof(f.url), "%s/debug/pprof/profile?seconds=2", s->base);
-    pthread_t t;
-    pthread_create(&t, NULL, fetch_main, &f);
+    http_fetch_t f;
+    http_fetch_start(&f, harness_fmt("%s/debug/pprof/profile?seconds=2", s->base));
     bool running = false;
-    while (!running && !__atomic_load_n(&f.done, __ATOMIC_SEQ_CST)) {
-        http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", s->base));
-        running = strstr(r.body, "<tr><td>1</td><td><a href='profile?seconds=30'>") != NULL;
-        http_free(&r);
-    }
+    while (!running && !http_fetch_done(&f))
+        running = harness_cpu_profile_running(s->base);
     cr_assert(running, "the CPU profile never showed as running (status %ld)", f.status);
     int served = 0;
-    while (!__atomic_load_n(&f.done, __ATOMIC_SEQ_CST)) {
+    while (!http_fetch_done(&f)) {
         http_resp_t r = http_get(harness_fmt("%s/metrics", s->base));
         cr_assert_eq(r.status, 200);
         http_free(&r);
         served++;
     }
-    pthread_join(t, NULL);
+    http_fetch_join(&f);
     cr_assert_gt(served, 5, "only %d /metrics answers during the 2 s profile", served);
     cr_assert_eq(f.status, 200, "profile: %ld", f.status);
     cprof_profile_t *d = NULL;
