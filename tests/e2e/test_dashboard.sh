@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End to end in real headless Chromium: the live dashboard at / of an orderd
-# under load (--load mixed, --work cpu so worker functions take CPU), driven
+# under load (orderload's mixed scenario stretched over the whole test, at
+# most 200 s, so a slow machine never profiles an idle server; --work cpu so
+# worker functions take CPU), driven
 # by tests/e2e/dashboard.mjs with playwright-core and Debian's chromium.
 # Charts must fill with values matching /stats, every profile button must
 # end in a flame graph or a visible error, the CPU-profile button in a
@@ -34,9 +36,10 @@ command -v node >/dev/null || fail "node is not installed (scripts/install-deps.
     fail "web/node_modules/playwright-core is missing (scripts/install-deps.sh runs npm ci in web/)"
 
 tmp=$(mktemp -d /tmp/orderd-e2e-dash.XXXXXX)
-orderd_pid=""
+orderd_pid="" load_pid=""
 cleanup() {
-    # Only the process this script started, by pid.
+    # Only the processes this script started, by pid.
+    [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null && wait "$load_pid" 2>/dev/null
     [ -n "$orderd_pid" ] && kill -KILL "$orderd_pid" 2>/dev/null && wait "$orderd_pid" 2>/dev/null
     rm -rf "$tmp"
 }
@@ -47,9 +50,12 @@ nm --defined-only "$BUILD_DIR"/obj/src/orderd/*.o 2>/dev/null | awk '$2 ~ /^[Tt]
     grep -v '\.' | sort -u >"$tmp/funcs.txt" || true
 [ -s "$tmp/funcs.txt" ] || fail "no orderd objects under $BUILD_DIR/obj/src/orderd to read function names from"
 
-ORDERD_BIN=$BIN orderd_start "$tmp/orderd.log" --load mixed --work cpu --summary-interval 0 ||
+ORDERD_BIN=$BIN orderd_start "$tmp/orderd.log" --work cpu --summary-interval 0 ||
     fail "orderd did not start"
 echo "orderd on $base (pid $orderd_pid)"
+"$(dirname "$BIN")/orderload" --url "$base" --scenario mixed --duration 200s --quiet \
+    --max-error-rate 1 >"$tmp/load.log" 2>&1 &
+load_pid=$!
 
 # The page should open onto a few seconds of history: wait (bounded) for
 # three samples.
@@ -63,6 +69,9 @@ rm -rf "$SHOTS"
 BASE="$base" SHOTS="$SHOTS" FUNCS="$tmp/funcs.txt" timeout 180 node "$here/tests/e2e/dashboard.mjs" ||
     fail "dashboard checks failed (screenshots in $SHOTS)"
 
+kill "$load_pid" 2>/dev/null
+wait "$load_pid" 2>/dev/null || true
+load_pid=""
 kill -TERM "$orderd_pid"
 rc=0
 timeout 30 tail --pid="$orderd_pid" -f /dev/null || fail "orderd did not exit within 30 s of SIGTERM"
