@@ -70,10 +70,13 @@ __attribute__((noinline)) static void cpu_light(void)
     }
 }
 
+static int named; /* threads of the proportion test that have named themselves */
+
 static void *heavy_main(void *a)
 {
     (void)a;
     pthread_setname_np(pthread_self(), "heavy");
+    __atomic_add_fetch(&named, 1, __ATOMIC_RELEASE);
     cpu_heavy();
     return NULL;
 }
@@ -82,6 +85,7 @@ static void *light_main(void *a)
 {
     (void)a;
     pthread_setname_np(pthread_self(), "light");
+    __atomic_add_fetch(&named, 1, __ATOMIC_RELEASE);
     cpu_light();
     return NULL;
 }
@@ -151,7 +155,8 @@ Test(cprof_cpu, proportion_and_total_match_cpu_time, .timeout = 60)
     pthread_t h, l;
     pthread_create(&h, NULL, heavy_main, NULL);
     pthread_create(&l, NULL, light_main, NULL);
-    sleep_ns(100000000); /* let them get going and be named */
+    while (__atomic_load_n(&named, __ATOMIC_ACQUIRE) < 2) /* both named and running */
+        sleep_ns(1000000);
     int64_t h0 = thread_cpu_ns(h), l0 = thread_cpu_ns(l), r0 = rusage_ns();
     cr_assert_eq(cprof_cpu_start(100), 0);
     sleep_ns(3000000000LL);

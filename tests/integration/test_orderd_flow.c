@@ -33,12 +33,6 @@ static long post(server_t *s, const char *id, int priority)
     return st;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Polls /stats until total_processed == want (30 s deadline). */
 static json_t *wait_processed(server_t *s, long long want)
 {
@@ -47,7 +41,7 @@ static json_t *wait_processed(server_t *s, long long want)
         if (json_integer_value(json_object_get(j, "total_processed")) >= want)
             return j;
         json_decref(j);
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     harness_fail("fewer than %lld orders processed after 30 s", want);
 }
@@ -136,7 +130,7 @@ Test(flow, burst_beyond_capacity_loses_nothing_acknowledged)
     cr_assert_eq(created + unavailable, THREADS * PER);
     cr_assert_gt(unavailable, 0, "a burst of %d into a queue of 40 must see 503s", THREADS * PER);
     json_t *j = wait_processed(s, created);
-    sleep_ms(50);
+    harness_sleep_ms(50);
     json_decref(j);
     j = get_json(harness_fmt("%s/stats", s->base));
     cr_assert_eq(json_integer_value(json_object_get(j, "total_processed")), created,
@@ -168,7 +162,7 @@ Test(flow, sigterm_drains_every_queued_order)
         err = server_stderr(s);
         if (strstr(err, "drained:"))
             break;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     cr_assert(strstr(err, "drained: 200 orders processed"), "all 200 drained:\n%s", err);
     free(err);
@@ -192,7 +186,7 @@ Test(flow, sigterm_refuses_new_orders_while_draining_and_second_signal_exits)
         if (draining)
             break;
         cr_assert_lt(i, 1000, "no shutdown log line after 10 s");
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     http_resp_t r =
         http_post_json(harness_fmt("%s/orders", s->base),
@@ -210,7 +204,7 @@ Test(flow, sigterm_refuses_new_orders_while_draining_and_second_signal_exits)
         err = server_stderr(s);
         if (strstr(err, "were not processed"))
             break;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     cr_assert(strstr(err, "second signal: exiting now; 6 accepted orders were not processed"),
               "second signal logs what was left:\n%s", err);

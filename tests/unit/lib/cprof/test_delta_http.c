@@ -70,12 +70,16 @@ static cprof_profile_t *decode_body(cprof_http_response_t *r)
 
 static cprof_mutex_t mu = CPROF_MUTEX_INITIALIZER;
 static cprof_cond_t cv;
-static int flag;
+static int flag, waiting;
 
 static void *signaler(void *arg)
 {
     (void)arg;
-    usleep(20000); /* the waiter is given time to block: only its delay depends on it */
+    /* The waiter holds mu from setting `waiting` until cond_wait releases
+     * it: the lock below is taken once it waits. The 20 ms make its delay. */
+    while (!__atomic_load_n(&waiting, __ATOMIC_ACQUIRE))
+        usleep(100);
+    usleep(20000);
     cprof_mutex_lock(&mu);
     flag = 1;
     cprof_cond_signal(&cv);
@@ -86,9 +90,11 @@ static void *signaler(void *arg)
 static void cond_wait_once(void)
 {
     flag = 0;
+    __atomic_store_n(&waiting, 0, __ATOMIC_RELEASE);
     pthread_t t;
     pthread_create(&t, NULL, signaler, NULL);
     cprof_mutex_lock(&mu);
+    __atomic_store_n(&waiting, 1, __ATOMIC_RELEASE);
     while (!flag)
         cprof_cond_wait(&cv, &mu);
     cprof_mutex_unlock(&mu);
