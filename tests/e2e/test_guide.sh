@@ -26,6 +26,13 @@ fail() {
 [ -x "$BUILD_DIR/bin/orderd" ] || fail "no orderd in $BUILD_DIR/bin"
 [ -x "$BUILD_DIR/bin/orderload" ] || fail "no orderload in $BUILD_DIR/bin"
 for tool in curl jq; do command -v $tool >/dev/null || fail "$tool is not installed"; done
+if [ -n "${SANITIZE:-}" ]; then
+    # The guide's commands and outputs are those of the normal build: heap
+    # profiles need jemalloc (which a sanitizer replaces) and TSan delays
+    # the profilers' signal handlers.
+    echo "SKIP: under SANITIZE=$SANITIZE; the guide documents the normal build"
+    exit 77
+fi
 if ! command -v go >/dev/null; then
     echo "SKIP: go (golang-go) is not installed; scripts/install-deps.sh installs it"
     exit 77

@@ -94,8 +94,12 @@ Test(threads, dump_of_loaded_orderd_lists_every_worker)
         const char *end = strstr(at, "\nthread ");
         size_t len = end ? (size_t)(end - at) : strlen(at);
         char *block = strndup(at, len);
-        cr_assert(strstr(block, "worker_main()\n\t") && strstr(block, "src/orderd/pool.c:"),
-                  "worker-%d's stack is not symbolized:\n%s", i, block);
+        /* TSan runs the dump's signal handler at the thread's next safe
+         * point, inside its own runtime: the stack is not the worker's. */
+        const char *san = getenv("SANITIZE");
+        if (!san || strcmp(san, "thread") != 0)
+            cr_assert(strstr(block, "worker_main()\n\t") && strstr(block, "src/orderd/pool.c:"),
+                      "worker-%d's stack is not symbolized:\n%s", i, block);
         free(block);
     }
     cr_assert(strstr(r.body, "\"results-1\" ["), "results-1 is missing");
