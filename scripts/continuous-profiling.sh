@@ -39,13 +39,18 @@ url=${url%/}
 mkdir -p "$out"
 
 fetch() { # PATH FILE TIMEOUT
-    if curl -fsS --max-time "$3" -o "$2" "$url$1"; then
-        echo "  $2 ($(stat -c %s "$2") bytes)"
-    else
-        echo "  $url$1: failed" >&2
+    local code
+    code=$(curl -sS --max-time "$3" -o "$2" -w '%{http_code}' "$url$1") || code=000
+    case $code in
+    200) echo "  $2 ($(stat -c %s "$2") bytes)" ;;
+    501) # e.g. heap profiles in a sanitizer build: the server says why
+        echo "  $url$1: not available in this build: $(head -c 200 "$2")"
+        rm -f "$2" ;;
+    *)
+        echo "  $url$1: failed (HTTP $code)" >&2
         rm -f "$2"
-        return 1
-    fi
+        return 1 ;;
+    esac
 }
 
 failed=0
