@@ -220,8 +220,28 @@ static void render_meta(const tseries_t *ts, buf_t *out)
     buf_puts(out, "],");
 }
 
+int tseries_launch(tseries_t **out, const char *title, size_t capacity, int64_t interval_ns,
+                   const tseries_def_t *defs, size_t n, tseries_sample_fn fn, void *arg,
+                   const tseries_chart_t *charts)
+{
+    tseries_t *ts = tseries_new(title, capacity, interval_ns, defs, n, fn, arg);
+    for (const tseries_chart_t *c = charts; c && c->title; c++)
+        tseries_add_chart(ts, c->title, c->unit, c->series);
+    int rc = tseries_start(ts);
+    if (rc != 0) {
+        tseries_free(ts);
+        ts = NULL;
+    }
+    *out = ts;
+    return rc;
+}
+
 void tseries_render(tseries_t *ts, uint64_t since, const char *extra, buf_t *out)
 {
+    if (!ts) {
+        buf_puts(out, "{\"error\":\"the live sampler is not running\"}");
+        return;
+    }
     buf_puts(out, "{\"title\":");
     buf_json_str(out, ts->title);
     buf_printf(out, ",\"interval_ms\":%lld,\"capacity\":%zu,",

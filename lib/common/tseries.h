@@ -54,12 +54,23 @@ void tseries_add_chart(tseries_t *ts, const char *title, const char *unit,
                        const char *const *series);
 /* Starts the "live" thread. Returns 0 or a negative errno. */
 int tseries_start(tseries_t *ts);
+/* One chart of tseries_launch's list (ended by a NULL title). */
+typedef struct tseries_chart {
+    const char *title, *unit;
+    const char *const *series; /* NULL-terminated */
+} tseries_chart_t;
+/* tseries_new, tseries_add_chart for each of charts, tseries_start: *out
+ * is the running series, or NULL with a negative errno returned. */
+int tseries_launch(tseries_t **out, const char *title, size_t capacity, int64_t interval_ns,
+                   const tseries_def_t *defs, size_t n, tseries_sample_fn fn, void *arg,
+                   const tseries_chart_t *charts);
 /* Stops and joins the thread (if started) and frees ts (NULL is fine). */
 void tseries_free(tseries_t *ts);
 
 /* Appends the JSON object described above with the points whose sequence
  * number is >= since (0: everything kept, and the series and charts). extra, when not NULL, is
- * inserted verbatim as further members (e.g. "\"profiling\":true"). */
+ * inserted verbatim as further members (e.g. "\"profiling\":true"). A NULL
+ * ts (no sampler running) renders {"error": ...}. */
 void tseries_render(tseries_t *ts, uint64_t since, const char *extra, buf_t *out);
 
 /* The "since" query parameter of a poll: a decimal sequence number; NULL,

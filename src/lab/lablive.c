@@ -95,23 +95,23 @@ static void sample(void *arg, int64_t elapsed_ns, double *row)
         row[S_ALLOC_RATE] = tseries_rate(m.total_alloc, &lv->total_alloc, secs);
 }
 
+static const tseries_chart_t charts[] = {
+    {"Tasks per second", "/s", (const char *const[]){"completed", "errors", NULL}},
+    {"Task processing time", "µs", (const char *const[]){"p50", "p99", NULL}},
+    {"Tasks in queue", "", (const char *const[]){"queue", NULL}},
+    {"Threads", "", (const char *const[]){"threads", NULL}},
+    {"Memory", "bytes", (const char *const[]){"heap", "rss", NULL}},
+    {"Allocated per second", "bytes", (const char *const[]){"alloc_rate", NULL}},
+    {"CPU (% of one core)", "%", (const char *const[]){"cpu", NULL}},
+    {0},
+};
+
 int lablive_start(const char *title)
 {
     live_t *lv = xcalloc(1, sizeof(*lv));
-    lv->ts = tseries_new(title, LIVE_POINTS, LIVE_INTERVAL_NS, defs, S_N, sample, lv);
-    tseries_add_chart(lv->ts, "Tasks per second", "/s",
-                      (const char *const[]){"completed", "errors", NULL});
-    tseries_add_chart(lv->ts, "Task processing time", "µs",
-                      (const char *const[]){"p50", "p99", NULL});
-    tseries_add_chart(lv->ts, "Tasks in queue", "", (const char *const[]){"queue", NULL});
-    tseries_add_chart(lv->ts, "Threads", "", (const char *const[]){"threads", NULL});
-    tseries_add_chart(lv->ts, "Memory", "bytes", (const char *const[]){"heap", "rss", NULL});
-    tseries_add_chart(lv->ts, "Allocated per second", "bytes",
-                      (const char *const[]){"alloc_rate", NULL});
-    tseries_add_chart(lv->ts, "CPU (% of one core)", "%", (const char *const[]){"cpu", NULL});
-    int rc = tseries_start(lv->ts);
+    int rc = tseries_launch(&lv->ts, title, LIVE_POINTS, LIVE_INTERVAL_NS, defs, S_N, sample, lv,
+                            charts);
     if (rc != 0) {
-        tseries_free(lv->ts);
         free(lv);
         return rc;
     }
@@ -131,13 +131,9 @@ void lablive_stop(void)
 void lablive_render(const char *since, buf_t *out)
 {
     live_t *lv = __atomic_load_n(&L, __ATOMIC_ACQUIRE);
-    if (!lv) {
-        buf_puts(out, "{\"error\":\"the live sampler is not running\"}");
-        return;
-    }
     /* The page hides the header links this program does not serve (/stats,
      * /health are orderd's). */
-    tseries_render(lv->ts, tseries_parse_since(since),
+    tseries_render(lv ? lv->ts : NULL, tseries_parse_since(since),
                    "\"profiling\":true,"
                    "\"links\":[\"/metrics\",\"/debug/pprof/\",\"/debug/pprof/ui/\"]",
                    out);

@@ -132,26 +132,25 @@ static void sample(void *arg, int64_t elapsed_ns, double *row)
         row[S_HEAP] = (double)heap.inuse_bytes;
 }
 
+static const tseries_chart_t charts[] = {
+    {"Orders per second", "/s",
+     (const char *const[]){"accepted", "processed", "failed", "rejected", NULL}},
+    {"Latency p50 by priority", "ms", (const char *const[]){"p50_1", "p50_2", "p50_3", NULL}},
+    {"Latency p99 by priority", "ms", (const char *const[]){"p99_1", "p99_2", "p99_3", NULL}},
+    {"Queue depth by priority", "", (const char *const[]){"queue_1", "queue_2", "queue_3", NULL}},
+    {"Threads", "", (const char *const[]){"threads", "active_workers", NULL}},
+    {"Memory", "bytes", (const char *const[]){"heap", "rss", NULL}},
+    {"CPU (% of one core)", "%", (const char *const[]){"cpu", NULL}},
+    {0},
+};
+
 int live_start(app_t *app)
 {
     live_t *lv = xcalloc(1, sizeof(*lv));
     lv->app = app;
-    lv->ts = tseries_new("orderd", LIVE_POINTS, LIVE_INTERVAL_NS, defs, S_N, sample, lv);
-    tseries_add_chart(lv->ts, "Orders per second", "/s",
-                      (const char *const[]){"accepted", "processed", "failed", "rejected", NULL});
-    tseries_add_chart(lv->ts, "Latency p50 by priority", "ms",
-                      (const char *const[]){"p50_1", "p50_2", "p50_3", NULL});
-    tseries_add_chart(lv->ts, "Latency p99 by priority", "ms",
-                      (const char *const[]){"p99_1", "p99_2", "p99_3", NULL});
-    tseries_add_chart(lv->ts, "Queue depth by priority", "",
-                      (const char *const[]){"queue_1", "queue_2", "queue_3", NULL});
-    tseries_add_chart(lv->ts, "Threads", "",
-                      (const char *const[]){"threads", "active_workers", NULL});
-    tseries_add_chart(lv->ts, "Memory", "bytes", (const char *const[]){"heap", "rss", NULL});
-    tseries_add_chart(lv->ts, "CPU (% of one core)", "%", (const char *const[]){"cpu", NULL});
-    int rc = tseries_start(lv->ts);
+    int rc = tseries_launch(&lv->ts, "orderd", LIVE_POINTS, LIVE_INTERVAL_NS, defs, S_N, sample, lv,
+                            charts);
     if (rc != 0) {
-        tseries_free(lv->ts);
         free(lv);
         return rc;
     }
@@ -171,10 +170,6 @@ void live_stop(void)
 void live_render(const char *since, bool profiling, buf_t *out)
 {
     live_t *lv = __atomic_load_n(&L, __ATOMIC_ACQUIRE);
-    if (!lv) {
-        buf_puts(out, "{\"error\":\"the live sampler is not running\"}");
-        return;
-    }
-    tseries_render(lv->ts, tseries_parse_since(since),
+    tseries_render(lv ? lv->ts : NULL, tseries_parse_since(since),
                    profiling ? "\"profiling\":true" : "\"profiling\":false", out);
 }

@@ -134,6 +134,35 @@ Test(tseries, free_without_start_and_prompt_stop)
     tseries_free(NULL);
 }
 
+Test(tseries, launch_with_charts_and_render_without_a_sampler)
+{
+    counter_t c = {0};
+    const tseries_chart_t charts[] = {
+        {"Calls", "", (const char *const[]){"n", NULL}},
+        {"Gaps", "ms", (const char *const[]){"gap", NULL}},
+        {0},
+    };
+    tseries_t *ts = NULL;
+    cr_assert_eq(tseries_launch(&ts, "launched", 10, 3600LL * 1000000000, defs, 2, sample, &c,
+                                charts),
+                 0);
+    cr_assert_not_null(ts);
+    buf_t b;
+    buf_init(&b, 256);
+    tseries_render(ts, 0, NULL, &b);
+    json_error_t e;
+    json_t *j = json_loads(b.data, 0, &e);
+    cr_assert_not_null(j, "%s: %s", e.text, b.data);
+    cr_assert_eq(json_array_size(json_object_get(j, "charts")), 2, "%s", b.data);
+    json_decref(j);
+    tseries_free(ts);
+
+    buf_reset(&b);
+    tseries_render(NULL, 0, NULL, &b);
+    cr_assert_str_eq(b.data, "{\"error\":\"the live sampler is not running\"}");
+    buf_destroy(&b);
+}
+
 Test(tseries, parse_since_and_rate)
 {
     cr_assert_eq(tseries_parse_since(NULL), 0);
