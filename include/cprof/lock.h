@@ -24,6 +24,7 @@
  * Thread-safe. Nothing here is async-signal-safe. */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,15 @@ int cprof_set_mutex_profile_fraction(int rate);
 /* Go's SetBlockProfileRate in ns (<= 0 turns it off; 1 records every
  * event). Returns 0. */
 int cprof_set_block_profile_rate(int64_t rate_ns);
+
+/* For a program whose own code (and cprof, linked in statically) is built
+ * with -fno-omit-frame-pointer: the mutex and block profiles then take
+ * stacks by walking frame pointers (tens of ns) instead of glibc's
+ * backtrace() (several µs per sampled event). The walk stops at the first
+ * frame outside the main executable (e.g. start_thread, or a library that
+ * called back into the program), so such stacks end there. Off by default;
+ * thread-safe. */
+void cprof_lock_use_frame_pointers(bool on);
 int64_t cprof_block_profile_rate(void);
 
 /* Snapshots of the profiles (cumulative since the start, like Go's). */

@@ -19,7 +19,13 @@
  * Records are kept per stack in one hash table per profile under one plain
  * pthread mutex (never a cprof one: it would record itself), taken only for a
  * sampled event, after the profiled mutex was released. Stacks come from
- * glibc's backtrace(); the leaf frame is the public wrapper (as Go shows
+ * glibc's backtrace() (libgcc's DWARF unwinder: several µs), or, once the
+ * program says it is built with frame pointers (cprof_lock_use_frame_
+ * pointers), from a walk of the frame-pointer chain (tens of ns) that stays
+ * inside the thread's stack and stops at the first return address outside
+ * the main executable, whose code is the only code known to keep frame
+ * pointers; a walk that cannot find the caller falls back to backtrace().
+ * The leaf frame is the public wrapper (as Go shows
  * sync.(*Mutex).Unlock), followed by its caller found through
  * __builtin_return_address so inlining and tail calls inside this file never
  * change the stack. */
@@ -28,6 +34,8 @@
 
 #include <errno.h>
 #include <execinfo.h>
+#include <link.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +173,84 @@ out:
     pthread_mutex_unlock(&tables_mu);
 }
 
+/* ---- frame-pointer stacks -------------------------------------------------- */
+
+static bool use_fp; /* atomic */
+static uintptr_t exe_lo, exe_hi;
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+static __thread uintptr_t stack_lo, stack_hi; /* this thread's stack, once known */
+
+/* The main program is the first object dl_iterate_phdr reports. */
+static int find_exe(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            exe_lo = info->dlpi_addr + ph->p_vaddr;
+            exe_hi = exe_lo + ph->p_memsz;
+        }
+    }
+    return 1;
+}
+
+static void init_exe(void) { dl_iterate_phdr(find_exe, NULL); }
+
+void cprof_lock_use_frame_pointers(bool on)
+{
+    if (on)
+        pthread_once(&exe_once, init_exe);
+    __atomic_store_n(&use_fp, on && exe_hi > exe_lo, __ATOMIC_RELEASE);
+}
+
+static bool thread_stack(void)
+{
+    if (stack_hi)
+        return true;
+    pthread_attr_t a;
+    void *base;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return false;
+    int rc = pthread_attr_getstack(&a, &base, &size);
+    pthread_attr_destroy(&a);
+    if (rc != 0)
+        return false;
+    stack_lo = (uintptr_t)base;
+    stack_hi = stack_lo + size;
+    return true;
+}
+
+/* Return addresses above the frame fp, from the one equal to ra on, into
+ * raw; 0 when ra is not found within a few frames (the caller then unwinds
+ * with backtrace()). Every frame read lies inside this thread's stack, and
+ * the walk follows a saved frame pointer only out of a frame of the main
+ * executable. */
+static int fp_stack(uintptr_t fp, const void *ra, void **raw, int max)
+{
+    if (!thread_stack())
+        return 0;
+    int n = 0, skipped = 0;
+    while (n < max) {
+        if (fp < stack_lo || fp + 16 > stack_hi || (fp & 7))
+            break;
+        uintptr_t ret = ((const uintptr_t *)fp)[1];
+        if (n == 0 && ret != (uintptr_t)ra) {
+            if (++skipped > 8)
+                return 0; /* not a frame-pointer chain we understand */
+        } else {
+            raw[n++] = (void *)ret;
+        }
+        if (ret < exe_lo || ret >= exe_hi)
+            break; /* its caller may not keep a frame pointer */
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    return n;
+}
+
 /* Records one event at the current stack: the leaf is `wrapper` (the public
  * function the user called), then its caller's return address `ra` and
  * everything above it. */
@@ -172,17 +258,22 @@ static __attribute__((noinline)) void record(cprof_lock_kind_t kind, const void 
                                              const void *ra, double count, double delay)
 {
     void *raw[MAX_DEPTH + 8];
-    int n = backtrace(raw, MAX_DEPTH + 8);
+    int n = 0;
+    if (__atomic_load_n(&use_fp, __ATOMIC_ACQUIRE))
+        n = fp_stack((uintptr_t)__builtin_frame_address(0), ra, raw, MAX_DEPTH);
+    if (n == 0)
+        n = backtrace(raw, MAX_DEPTH + 8);
     int from = 1; /* skip record() itself */
-    for (int i = 0; i < n; i++) {
+    bool found = false;
+    for (int i = 0; i < n && !found; i++) {
         if (raw[i] == ra) {
             from = i;
-            break;
+            found = true;
         }
     }
     uint64_t pcs[MAX_DEPTH];
     size_t np = 0;
-    if (from > 0 && raw[from] == ra)
+    if (found)
         pcs[np++] = (uint64_t)(uintptr_t)wrapper + 1; /* a pc inside the wrapper */
     for (int i = from; i < n && np < MAX_DEPTH; i++)
         pcs[np++] = (uint64_t)(uintptr_t)raw[i];

@@ -48,6 +48,7 @@ void labprof_start(const labcfg_t *cfg)
     }
     cprof_set_mutex_profile_fraction(cfg->mutex_fraction);
     cprof_set_block_profile_rate(cfg->block_rate);
+    cprof_lock_use_frame_pointers(true); /* the Makefile builds with -fno-omit-frame-pointer */
     if (cfg->memprofile[0] || strcmp(cfg->metrics_addr, "none") != 0) {
         int rc = cprof_heap_start((size_t)cfg->memprofilerate);
         if (rc == 0)

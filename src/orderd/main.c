@@ -127,6 +127,7 @@ int main(int argc, char **argv)
     /* Mutex and block profiles on from the start, as the seed does. */
     cprof_set_mutex_profile_fraction(cfg->mutex_profile_fraction);
     cprof_set_block_profile_rate(cfg->block_profile_rate);
+    cprof_lock_use_frame_pointers(true); /* the Makefile builds with -fno-omit-frame-pointer */
     stats_init(&app->stats);
     app->queue = queue_new(cfg->queue_capacity, cfg->max_queue_wait_ns);
     app->store = store_new(cfg->results_capacity);

@@ -226,6 +226,56 @@ Test(lock, timedwait_times_out)
     cprof_mutex_destroy(&m);
 }
 
+__attribute__((noinline)) void fp_inner(void)
+{
+    cprof_cond_t c;
+    cprof_mutex_t m;
+    cprof_cond_init(&c);
+    cprof_mutex_init(&m);
+    cprof_mutex_lock(&m);
+    cprof_cond_timedwait(&c, &m, now_ns() + 1000000LL);
+    cprof_mutex_unlock(&m);
+    cprof_cond_destroy(&c);
+    cprof_mutex_destroy(&m);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+__attribute__((noinline)) void fp_outer(void)
+{
+    fp_inner();
+    __asm__ volatile("" ::: "memory");
+}
+
+/* The same wait recorded through backtrace() and through the frame-pointer
+ * walk: the walk gives the same frames, up to and including the first one
+ * outside this executable (here in libcriterion), where it stops. */
+Test(lock, frame_pointer_stacks_match_backtrace)
+{
+    uint64_t pcs[2][64];
+    size_t n[2];
+    for (int i = 0; i < 2; i++) {
+        cprof_lock_use_frame_pointers(i == 1);
+        cprof_lock_reset();
+        fp_outer();
+        cprof_lock_profile_t *p;
+        cr_assert_eq(cprof_lock_snapshot(CPROF_LOCK_BLOCK, &p), 0);
+        cr_assert_eq(cprof_lock_profile_count(p), 1);
+        const cprof_lock_sample_t *s = cprof_lock_profile_sample(p, 0);
+        n[i] = s->npcs < 64 ? s->npcs : 64;
+        memcpy(pcs[i], s->pcs, n[i] * sizeof(uint64_t));
+        cprof_lock_profile_free(p);
+    }
+    cprof_lock_use_frame_pointers(false);
+    cr_assert_str_eq(fn_name(pcs[1][0]), "cprof_cond_timedwait");
+    cr_assert_str_eq(fn_name(pcs[1][1]), "fp_inner");
+    cr_assert_str_eq(fn_name(pcs[1][2]), "fp_outer");
+    cr_assert_geq(n[1], 4, "the walk reaches the test body");
+    cr_assert_leq(n[1], n[0], "the walk has no frames backtrace() lacks");
+    for (size_t k = 0; k < n[1]; k++)
+        cr_assert_eq(pcs[1][k], pcs[0][k], "frame %zu: walk %#llx, backtrace %#llx", k,
+                     (unsigned long long)pcs[1][k], (unsigned long long)pcs[0][k]);
+}
+
 Test(lock, rates_off_record_nothing)
 {
     cprof_set_mutex_profile_fraction(0);
