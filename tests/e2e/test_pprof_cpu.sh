@@ -78,12 +78,12 @@ check "-top reads the profile (Type: cpu)" grep -q '^Type: cpu' "$tmp/top.txt"
 # TSan runs a signal's handler at the thread's next safe point, so its
 # stacks are not where the thread was interrupted: names are not checked.
 if [ "${SANITIZE:-}" = thread ]; then
-    echo "note: SANITIZE=thread: request-handling frames not checked (TSan delays signal handlers)"
+    echo "note: SANITIZE=thread: orderd's frames not checked (TSan delays signal handlers)"
 else
     check "-top shows post_order (request handling)" grep -qw post_order "$tmp/cum.txt"
+    check "-top shows JSON functions (order_parse / json_*)" grep -qE 'order_parse|json_[a-z_]+' "$tmp/cum.txt"
+    check "-raw shows post_order" grep -qw post_order "$tmp/raw.txt"
 fi
-check "-top shows JSON functions (order_parse / json_*)" grep -qE 'order_parse|json_[a-z_]+' "$tmp/cum.txt"
-[ "${SANITIZE:-}" = thread ] || check "-raw shows post_order" grep -qw post_order "$tmp/raw.txt"
 check "-raw has thread labels" grep -q 'thread:' "$tmp/raw.txt"
 check "no symbolization warnings" bash -c "! grep -qiE 'symboliz|no such file' '$tmp/top.err' '$tmp/raw.err'"
 [ -s "$tmp/top.err" ] && { echo "pprof stderr:"; cat "$tmp/top.err"; }
