@@ -227,7 +227,10 @@ try {
     const left = log.find((e) => e.state === 'running' && e.bar && /\d s left/.test(e.text));
     check(!!left, `a progress bar showed the seconds left: "${left ? left.text : log.map((e) => e.text).join(' | ')}"`);
     const fn = await flameNames('cpu');
-    check(!!fn, `CPU flame graph names ${A_FUNCTION} (${fn})`);
+    // TSan runs a signal's handler at the thread's next safe point: the
+    // stacks of a TSan build are not where the threads were.
+    if (process.env.SANITIZE === 'thread') note(`SANITIZE=thread: CPU flame graph function not checked (${fn})`);
+    else check(!!fn, `CPU flame graph names ${A_FUNCTION} (${fn})`);
     await page.click('.flame-close');
   }
 
