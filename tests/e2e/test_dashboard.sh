@@ -16,6 +16,7 @@
 # Env: ORDERD_BUILD (default build), ORDERD_BIN. Exit 0 pass, 1 fail.
 set -euo pipefail
 . "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib/dashboard.sh"
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${ORDERD_BUILD:-build}
@@ -30,10 +31,7 @@ fail() {
     exit 1
 }
 [ -x "$BIN" ] || fail "no orderd binary at $BIN"
-command -v node >/dev/null || fail "node is not installed (scripts/install-deps.sh)"
-[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (scripts/install-deps.sh)"
-[ -d "$here/web/node_modules/playwright-core" ] ||
-    fail "web/node_modules/playwright-core is missing (scripts/install-deps.sh runs npm ci in web/)"
+dashboard_require_browser "$here"
 
 tmp=$(mktemp -d /tmp/orderd-e2e-dash.XXXXXX)
 orderd_pid="" load_pid=""
@@ -45,10 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# orderd's own function names, for the flame-graph check.
-nm --defined-only "$BUILD_DIR"/obj/src/orderd/*.o 2>/dev/null | awk '$2 ~ /^[Tt]$/ {print $3}' |
-    grep -v '\.' | sort -u >"$tmp/funcs.txt" || true
-[ -s "$tmp/funcs.txt" ] || fail "no orderd objects under $BUILD_DIR/obj/src/orderd to read function names from"
+dashboard_functions "$tmp/funcs.txt" "$BUILD_DIR"/obj/src/orderd/*.o
 
 ORDERD_BIN=$BIN orderd_start "$tmp/orderd.log" --work cpu --summary-interval 0 ||
     fail "orderd did not start"
@@ -57,13 +52,7 @@ echo "orderd on $base (pid $orderd_pid)"
     --max-error-rate 1 >"$tmp/load.log" 2>&1 &
 load_pid=$!
 
-# The page should open onto a few seconds of history: wait (bounded) for
-# three samples.
-deadline=$(($(date +%s) + 20))
-until [ "$(curl -fsS "$base/api/live" | jq -r .next 2>/dev/null || echo 0)" -ge 3 ]; do
-    [ "$(date +%s)" -ge "$deadline" ] && fail "/api/live has no 3 samples after 20 s"
-    sleep 0.3
-done
+dashboard_wait_history "$base"
 
 rm -rf "$SHOTS"
 BASE="$base" SHOTS="$SHOTS" FUNCS="$tmp/funcs.txt" timeout 180 node "$here/tests/e2e/dashboard.mjs" ||
@@ -72,11 +61,6 @@ BASE="$base" SHOTS="$SHOTS" FUNCS="$tmp/funcs.txt" timeout 180 node "$here/tests
 kill "$load_pid" 2>/dev/null
 wait "$load_pid" 2>/dev/null || true
 load_pid=""
-kill -TERM "$orderd_pid"
-rc=0
-timeout 30 tail --pid="$orderd_pid" -f /dev/null || fail "orderd did not exit within 30 s of SIGTERM"
-wait "$orderd_pid" || rc=$?
+dashboard_stop "$orderd_pid" orderd "$tmp/orderd.log"
 orderd_pid=""
-[ $rc = 0 ] || fail "orderd exited with $rc"
-if grep -qE 'Sanitizer|runtime error:' "$tmp/orderd.log"; then fail "sanitizer report in orderd's log"; fi
 echo "PASS: dashboard, profiles and flame graph in Chromium; screenshots in $SHOTS"

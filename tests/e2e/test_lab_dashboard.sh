@@ -12,6 +12,7 @@
 # scripts/install-deps.sh installs them.
 # Env: ORDERD_BUILD (default build). Exit 0 pass, 1 fail.
 set -euo pipefail
+. "$(dirname "$0")/lib/dashboard.sh"
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${ORDERD_BUILD:-build}
@@ -25,10 +26,7 @@ fail() {
     exit 1
 }
 [ -x "$BIN" ] || fail "no worker-bad binary at $BIN"
-command -v node >/dev/null || fail "node is not installed (scripts/install-deps.sh)"
-[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (scripts/install-deps.sh)"
-[ -d "$here/web/node_modules/playwright-core" ] ||
-    fail "web/node_modules/playwright-core is missing (scripts/install-deps.sh runs npm ci in web/)"
+dashboard_require_browser "$here"
 
 tmp=$(mktemp -d /tmp/lab-e2e-dash.XXXXXX)
 pid=""
@@ -39,10 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The lab's own function names, for the flame-graph checks.
-nm --defined-only "$BUILD_DIR"/obj/src/lab/*.o "$BUILD_DIR"/obj/src/lab/bad/*.o 2>/dev/null |
-    awk '$2 ~ /^[Tt]$/ {print $3}' | grep -v '\.' | sort -u >"$tmp/funcs.txt" || true
-[ -s "$tmp/funcs.txt" ] || fail "no lab objects under $BUILD_DIR/obj/src/lab to read function names from"
+dashboard_functions "$tmp/funcs.txt" "$BUILD_DIR"/obj/src/lab/*.o "$BUILD_DIR"/obj/src/lab/bad/*.o
 
 # Readiness: the worker writes its bound port on --ready-fd once it serves.
 mkfifo "$tmp/ready"
@@ -55,24 +50,13 @@ read -r -t 30 port <"$tmp/ready" || true
 base="http://127.0.0.1:$port"
 echo "worker-bad on $base (pid $pid)"
 
-# The page should open onto a few seconds of history: wait (bounded) for
-# three samples.
-deadline=$(($(date +%s) + 20))
-until [ "$(curl -fsS "$base/api/live" | jq -r .next 2>/dev/null || echo 0)" -ge 3 ]; do
-    [ "$(date +%s)" -ge "$deadline" ] && fail "/api/live has no 3 samples after 20 s"
-    sleep 0.3
-done
+dashboard_wait_history "$base"
 
 rm -rf "$SHOTS"
 KIND=lab BASE="$base" SHOTS="$SHOTS" FUNCS="$tmp/funcs.txt" timeout 180 node "$here/tests/e2e/dashboard.mjs" ||
     fail "dashboard checks failed (screenshots in $SHOTS)"
 
-kill -TERM "$pid"
-rc=0
-timeout 30 tail --pid="$pid" -f /dev/null || fail "worker-bad did not exit within 30 s of SIGTERM"
-wait "$pid" || rc=$?
+dashboard_stop "$pid" worker-bad "$tmp/worker.log"
 pid=""
-[ $rc = 0 ] || fail "worker-bad exited with $rc"
-if grep -qE 'Sanitizer|runtime error:' "$tmp/worker.log"; then fail "sanitizer report in the worker's log"; fi
 grep -q "Final thread count" "$tmp/worker.out" || fail "no end report after SIGTERM"
 echo "PASS: lab dashboard, profiles and flame graphs in Chromium; screenshots in $SHOTS"
