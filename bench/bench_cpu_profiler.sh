@@ -14,7 +14,7 @@
 # Env: BUILD, ORDERD_BIN, BENCH_SECONDS (default 6 per phase), BENCH_RATE
 # (default 4000).
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 LOAD_BIN=$(dirname "$ORDERD_BIN")/orderload
@@ -25,21 +25,16 @@ RATE=${BENCH_RATE:-4000}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-pid=""
-trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'orderd_stop; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
 orderd_start "$tmp/orderd.log" --work none --http-threads 1 || exit 1
-pid=$orderd_pid
 cat >"$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"customer":"c","amount":10,"items":["a"],"address":"x","status":"pending"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
-processed() { curl -sf "$base/stats" | sed -n 's/.*"total_processed":\([0-9]*\).*/\1/p'; }
 n_on=0
 profile_start() { # a profile covering the coming phase, in the background
     n_on=$((n_on + 1))
@@ -62,24 +57,15 @@ for phase in off on off on off; do
     echo "saturated, profiler $phase: $v requests/s"
 done
 
-us_per_order() { # one fixed-rate phase; prints orderd's CPU µs per processed order
-    local t0 n0 t1 n1
-    t0=$(cpu_ticks) n0=$(processed)
-    "$LOAD_BIN" --url "$base" --rate "$RATE" --duration "${SECS}s" --connections 16 --quiet \
-        --max-error-rate 1 >/dev/null
-    t1=$(cpu_ticks) n1=$(processed)
-    awk -v t="$((t1 - t0))" -v n="$((n1 - n0))" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }'
-}
 on_ticks=0
 for phase in off on off on off on; do
     if [ "$phase" = on ]; then
         profile_start
-        t0=$(cpu_ticks)
+        t0=$(orderd_cpu_ticks)
     fi
-    v=$(us_per_order)
+    v=$(orderd_cpu_per_order "$LOAD_BIN" "$RATE" "$SECS")
     if [ "$phase" = on ]; then
-        on_ticks=$((on_ticks + $(cpu_ticks) - t0))
+        on_ticks=$((on_ticks + $(orderd_cpu_ticks) - t0))
         wait "$curlpid"
     fi
     echo "$v" >>"$tmp/cpu-$phase"

@@ -11,7 +11,7 @@
 #     (MALLOC_CONF=prof:false), compiled in but inactive, active; glibc.
 # Env: BUILD (build folder), ROUNDS (5), SECONDS_PER_ROUND (4), RATE (4000).
 set -uo pipefail
-. "$(cd "$(dirname "$0")/.." && pwd)/scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 LOAD_BIN=$BUILD/bin/orderload
@@ -19,26 +19,7 @@ ROUNDS=${ROUNDS:-5}
 SECS=${SECONDS_PER_ROUND:-4}
 RATE=${RATE:-4000}
 tmp=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# start_orderd FLAG...: starts orderd on an ephemeral port (scripts/lib/
-# orderd.sh waits for its ready line); sets pid, port.
-start_orderd() {
-    ORDERD_BIN=$ORDERD_BIN orderd_start "$tmp/orderd.log" --work none --log-level warn \
-        --leak-interval 0 "$@" || return 1
-    pid=$orderd_pid
-}
-stop_orderd() {
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    pid=""
-}
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+trap 'orderd_stop; rm -rf "$tmp"' EXIT
 
 if [ -x "$ORDERD_BIN" ] && [ -x "$LOAD_BIN" ]; then
     : >"$tmp/on"
@@ -49,21 +30,12 @@ if [ -x "$ORDERD_BIN" ] && [ -x "$LOAD_BIN" ]; then
         for mode in on off; do
             flag=--heap-profile=true
             [ $mode = off ] && flag=--heap-profile=false
-            if ! start_orderd "$flag"; then
-                echo "orderd did not start"; exit 1
-            fi
+            orderd_start "$tmp/orderd.log" --work none --log-level warn --leak-interval 0 "$flag" ||
+                { echo "orderd did not start"; exit 1; }
             rate=$("$LOAD_BIN" --url "http://127.0.0.1:$port" --max --duration "${SECS}s" \
                 --json --quiet --max-error-rate 1 | sed -n 's/.*"rate":\([0-9.]*\).*/\1/p' | head -1)
-            # CPU per order at a fixed rate: utime+stime over processed orders.
-            t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-            n0=$(curl -s "$base/stats" | sed -n 's/.*"total_processed":\([0-9]*\).*/\1/p')
-            "$LOAD_BIN" --url "$base" --rate "$RATE" --duration "${SECS}s" --connections 16 \
-                --quiet --max-error-rate 1 >/dev/null
-            t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-            n1=$(curl -s "$base/stats" | sed -n 's/.*"total_processed":\([0-9]*\).*/\1/p')
-            us=$(awk -v t=$((t1 - t0)) -v n=$((n1 - n0)) -v hz="$(getconf CLK_TCK)" \
-                'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n }')
-            stop_orderd
+            us=$(orderd_cpu_per_order "$LOAD_BIN" "$RATE" "$SECS")
+            orderd_stop
             echo "round $r heap sampling $mode: ${rate:-?} orders/s; ${us:-?} µs CPU per order at $RATE/s"
             [ -n "$rate" ] && echo "$rate" >>"$tmp/$mode"
             [ -n "$us" ] && echo "$us" >>"$tmp/cpu-$mode"

@@ -18,7 +18,7 @@
 # About 45 s. Env: BUILD, ORDERD_BIN, BENCH_LOCK_SECONDS, BENCH_LOCK_ROUNDS,
 # BENCH_CONNECTIONS (default 16).
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 ORDERLOAD_BIN=${ORDERLOAD_BIN:-$BUILD/bin/orderload}
@@ -32,19 +32,10 @@ done
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-pid=""
-stop_server() {
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        pid=""
-    fi
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
+trap 'orderd_stop; rm -rf "$tmp"' EXIT
 
 start_server() {
     orderd_start "$tmp/orderd.log" --summary-interval 0 --work none --http-threads 1 "$@" || exit 1
-    pid=$orderd_pid
 }
 
 # run CONFIG: one measured window; prints accepted orders/s.
@@ -67,7 +58,7 @@ run() {
         wait "$tracepid" || true
         echo "   trace: $(jq -c '.otherData' "$tmp/trace-out.json" 2>/dev/null), $(stat -c %s "$tmp/trace-out.json") bytes" >&2
     fi
-    stop_server
+    orderd_stop
     jq '(.codes["201"] // 0) / .elapsed_s | floor' "$tmp/$cfg.json"
 }
 

@@ -17,7 +17,7 @@
 # Env: BUILD (build folder), ORDERD_BIN, BENCH_SECONDS (default 8),
 #      BENCH_CONNECTIONS (default 16), BENCH_FILL_ORDERS (default 1000000).
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 ORDERD_BIN=${ORDERD_BIN:-$BUILD/bin/orderd}
 ORDERLOAD_BIN=${ORDERLOAD_BIN:-$BUILD/bin/orderload}
@@ -30,24 +30,14 @@ done
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-pid=""
-stop_server() {
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        pid=""
-    fi
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
+trap 'orderd_stop; rm -rf "$tmp"' EXIT
 ticks=$(getconf CLK_TCK)
 
-# start_server ARGS...: starts orderd on a free port, sets pid and base.
+# start_server ARGS...: starts orderd on a free port, sets orderd_pid and base.
 start_server() {
     orderd_start "$tmp/orderd.log" --summary-interval 0 "$@" || exit 1
-    pid=$orderd_pid
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$orderd_pid/status"; }
 stat_field() { curl -sf "$base/stats" | jq -r ".$1"; }
 
 # ---- 1. max load --------------------------------------------------------
@@ -55,12 +45,12 @@ start_server --work none --http-threads 1
 "$ORDERLOAD_BIN" --url "$base" --max --duration 1s --connections "$CONNS" --quiet \
     --max-error-rate 1 >/dev/null # warm-up: connections, allocator, caches
 proc0=$(stat_field total_processed)
-cpu0=$(cpu_ticks "$pid")
+cpu0=$(orderd_cpu_ticks)
 t0=$(date +%s%N)
 "$ORDERLOAD_BIN" --url "$base" --max --duration "${SECS}s" --connections "$CONNS" --json \
     --quiet --max-error-rate 1 >"$tmp/max.json"
 t1=$(date +%s%N)
-cpu1=$(cpu_ticks "$pid")
+cpu1=$(orderd_cpu_ticks)
 proc1=$(stat_field total_processed)
 ok=$(jq '.codes["201"] // 0' "$tmp/max.json")
 elapsed=$(jq '.elapsed_s' "$tmp/max.json")
@@ -86,21 +76,21 @@ echo "half load: target $half/s, achieved $(jq .rate "$tmp/half.json")/s," \
 printf 'RESULT\tlatency p50 at half the max rate (%s/s, open loop)\t%s\tms\n' "$half" "$(jq '.latency_ms.p50' "$tmp/half.json")"
 printf 'RESULT\tlatency p99 at half the max rate (%s/s, open loop)\t%s\tms\n' "$half" "$(jq '.latency_ms.p99' "$tmp/half.json")"
 printf 'RESULT\tlatency p99.9 at half the max rate (%s/s, open loop)\t%s\tms\n' "$half" "$(jq '.latency_ms["p99.9"]' "$tmp/half.json")"
-stop_server
+orderd_stop
 
 # ---- 3. memory per queued order ------------------------------------------
 start_server --work none --http-threads 1 --paused --queue-capacity $((FILL + FILL / 10))
 "$ORDERLOAD_BIN" --url "$base" --max --count 1000 --duration 10s --connections "$CONNS" \
     --quiet --max-error-rate 1 >/dev/null # connections and first arenas before the baseline
-rss0=$(rss_kib "$pid")
+rss0=$(rss_kib)
 q0=$(stat_field queue_length)
 t0=$(date +%s)
 "$ORDERLOAD_BIN" --url "$base" --max --count "$FILL" --duration 90s --connections "$CONNS" \
     --json --quiet --max-error-rate 1 >"$tmp/fill.json"
-rss1=$(rss_kib "$pid")
+rss1=$(rss_kib)
 q1=$(stat_field queue_length)
 echo "fill: $((q1 - q0)) orders queued in $(($(date +%s) - t0)) s, RSS ${rss0} -> ${rss1} KiB"
 per=$(awk -v a="$rss0" -v b="$rss1" -v n=$((q1 - q0)) 'BEGIN{printf "%.0f", n ? (b - a) * 1024 / n : 0}')
 printf 'RESULT\tRSS per queued order (%s orders, paused queue)\t%s\tbytes\n' "$((q1 - q0))" "$per"
 printf 'RESULT\taccepted orders/s filling a paused queue\t%s\torders/s\n' "$(jq '.rate | floor' "$tmp/fill.json")"
-stop_server
+orderd_stop

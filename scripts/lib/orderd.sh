@@ -38,3 +38,19 @@ orderd_wait_cpu_profile() {
     done
     return 1
 }
+
+# orderd_stop: SIGTERM to the orderd that orderd_start started, then waits
+# for it; clears orderd_pid (nothing to do when it is empty).
+orderd_stop() {
+    [ -n "${orderd_pid:-}" ] || return 0
+    kill -TERM "$orderd_pid" 2>/dev/null || true
+    wait "$orderd_pid" 2>/dev/null || true
+    orderd_pid=
+}
+
+# orderd_cpu_ticks: orderd's user+system CPU time so far, in clock ticks
+# (getconf CLK_TCK per second), threads that exited included.
+orderd_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$orderd_pid/stat"; }
+
+# orderd_processed: /stats total_processed.
+orderd_processed() { curl -sf "$base/stats" | sed -n 's/.*"total_processed":\([0-9]*\).*/\1/p'; }
