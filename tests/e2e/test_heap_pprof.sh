@@ -17,25 +17,14 @@
 # /debug/pprof/ index lists heap, allocs and gc.
 # Skipped (77) when go is missing or the build has no jemalloc (sanitizers).
 set -uo pipefail
-. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib/pprof.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 prog=$BUILD/tests/programs/heap_ratio
 ORDERD_BIN=$(realpath "${ORDERD_BIN:-$BUILD/bin/orderd}")
 load=$(dirname "$ORDERD_BIN")/orderload
-command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
 [ -x "$prog" ] || { echo "FAIL: $prog not built"; exit 1; }
-tmp=$(mktemp -d)
-pid=
-loadpid=
-cleanup() {
-    [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local
-mkdir -p "$HOME" "$tmp/out"
 
+mkdir -p "$tmp/out"
 "$prog" "$tmp/out" 16384 >"$tmp/prog.log" 2>&1
 rc=$?
 if [ $rc = 77 ]; then
@@ -93,7 +82,6 @@ check "legacy text totals agree with the proto" close
 # ---- orderd: the seed's workflow ---------------------------------------------
 [ -x "$ORDERD_BIN" ] && [ -x "$load" ] || { echo "FAIL: orderd or orderload not built"; exit 1; }
 orderd_start "$tmp/orderd.log" --work none || { echo "FAIL: orderd did not start"; exit 1; }
-pid=$orderd_pid
 "$load" --url "$base" --rate 500 --duration 8s --connections 4 --quiet --max-error-rate 1 \
     >"$tmp/load.out" 2>&1 &
 loadpid=$!
@@ -141,9 +129,9 @@ for f in "$tmp"/*.top; do
         echo "FAIL: go tool pprof complained in $(basename "$f"):"; head "$f"; fail=1
     fi
 done
-kill -TERM "$pid"
-wait "$pid"
+kill -TERM "$orderd_pid"
+wait "$orderd_pid"
 rc=$?
-pid=
+orderd_pid=
 [ $rc = 0 ] || { echo "FAIL: orderd exited $rc"; tail "$tmp/orderd.log"; fail=1; }
 exit $fail

@@ -13,27 +13,14 @@
 #   - orderd exits 0 on SIGTERM afterwards.
 # Skipped (77) when go is missing.
 set -uo pipefail
-. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib/pprof.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 bin=${ORDERD_BIN:-$BUILD/bin/orderd}
-command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 [ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
 bin=$(realpath "$bin")
-tmp=$(mktemp -d)
-pid=
-loadpid=
-cleanup() {
-    [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local PPROF_TMPDIR=$tmp/pprof
-mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
 
 ORDERD_BIN=$bin orderd_start "$tmp/orderd.log" --work none || { echo "FAIL: orderd did not start"; exit 1; }
-pid=$orderd_pid
 echo "orderd on $base"
 
 # Bounded load: wrk if present, else a curl loop; at most 12 s either way.
@@ -100,10 +87,10 @@ check "/profile/cpu is a readable profile" bash -c "go tool pprof -top '$tmp/see
 kill "$loadpid" 2>/dev/null
 wait "$loadpid" 2>/dev/null
 loadpid=
-kill -TERM "$pid"
-wait "$pid"
+kill -TERM "$orderd_pid"
+wait "$orderd_pid"
 rc=$?
-pid=
+orderd_pid=
 check "orderd exits 0 on SIGTERM" test "$rc" = 0
 if grep -q 'ERROR: AddressSanitizer\|runtime error:\|WARNING: ThreadSanitizer' "$tmp/orderd.log"; then
     echo "FAIL: sanitizer report"; cat "$tmp/orderd.log"; fail=1

@@ -12,33 +12,20 @@
 #   - orderd exits 0 on SIGTERM afterwards.
 # Skipped (77) when go is missing.
 set -uo pipefail
-. "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/orderd.sh"
+. "$(dirname "$0")/lib/pprof.sh"
 BUILD=${ORDERD_BUILD:-${BUILD:-build}}
 bin=${ORDERD_BIN:-$BUILD/bin/orderd}
 load=$(dirname "$bin")/orderload
-command -v go >/dev/null || { echo "SKIP: go tool pprof not installed (golang-go)"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 [ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
 [ -x "$load" ] || { echo "FAIL: $load not built"; exit 1; }
 bin=$(realpath "$bin")
 load=$(realpath "$load")
-tmp=$(mktemp -d)
-pid=
-loadpid=
-cleanup() {
-    [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local PPROF_TMPDIR=$tmp/pprof
-mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
 cd "$tmp/work" || exit 1
 
 # Few workers and a shared hand-off channel so that locks are contended.
 ORDERD_BIN=$bin orderd_start "$tmp/orderd.log" --work cpu --work-ms 0.2 --workers 4 ||
     { echo "FAIL: orderd did not start"; exit 1; }
-pid=$orderd_pid
 echo "orderd on $base"
 
 "$load" --url "$base" --max --duration 4s --connections 16 --quiet \
@@ -106,10 +93,10 @@ grep -Eq "queue_(push|pop)|chan_(send|recv)|store_|take" "$tmp/m.top" ||
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["traceEvents"], "empty"' \
     "$tmp/trace.json" || { echo "FAIL: the trace is not valid JSON with events"; fail=1; }
 
-kill -TERM "$pid"
-wait "$pid"
+kill -TERM "$orderd_pid"
+wait "$orderd_pid"
 rc=$?
-pid=
+orderd_pid=
 [ $rc = 0 ] || { echo "FAIL: orderd exited $rc"; tail "$tmp/orderd.log"; fail=1; }
 [ $fail = 0 ] && echo "ok: go tool pprof reads goroutine, threadcreate, mutex and block with names"
 exit $fail
