@@ -185,6 +185,26 @@ static bool blocks_signal(pid_t tid, int sig)
     return (mask >> (sig - 1)) & 1;
 }
 
+/* A thread that is just starting (under 1 ms of CPU time on its clock)
+ * may still have the all-blocked mask glibc gives a new thread until
+ * start_thread restores its creator's: waits up to 10 ms for it to unblock
+ * sig. Threads that ran longer and block sig are not waited for. */
+static bool starts_unblocking(pid_t tid, int sig)
+{
+    struct timespec cpu;
+    clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 6); /* the thread's CPU clock */
+    if (clock_gettime(clock, &cpu) != 0 || cpu.tv_sec != 0 || cpu.tv_nsec >= 1000000)
+        return false;
+    for (int i = 0; i < 20; i++) {
+        struct timespec ts = {0, 500000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        if (!blocks_signal(tid, sig))
+            return true;
+    }
+    return false;
+}
+
 /* The tids of this process, malloc'ed. */
 static int list_tids(pid_t **out, size_t *n)
 {
@@ -275,7 +295,7 @@ int cprof_threads_dump(int64_t timeout_ns, cprof_threads_t **out)
             t->status = -ESRCH;
             continue;
         }
-        if (blocks_signal(tids[i], sig)) {
+        if (blocks_signal(tids[i], sig) && !starts_unblocking(tids[i], sig)) {
             t->status = -EAGAIN;
             continue;
         }

@@ -225,6 +225,7 @@ void http_fetch_start(http_fetch_t *f, const char *url)
 {
     memset(f, 0, sizeof(*f));
     snprintf(f->url, sizeof(f->url), "%s", url);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* here, not racing in the new thread */
     if (pthread_create(&f->thread, NULL, fetch_main, f) != 0)
         harness_fail("cannot start a fetch thread");
 }
@@ -232,6 +233,61 @@ void http_fetch_start(http_fetch_t *f, const char *url)
 bool http_fetch_done(const http_fetch_t *f) { return __atomic_load_n(&f->done, __ATOMIC_ACQUIRE); }
 
 void http_fetch_join(http_fetch_t *f) { pthread_join(f->thread, NULL); }
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)p, (void)arg;
+    return sz * n;
+}
+
+static void *load_main(void *arg)
+{
+    http_load_t *l = arg;
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, l->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        char body[160];
+        snprintf(body, sizeof(body),
+                 "{\"customer\":\"c\",\"amount\":5,\"items\":[\"i\"],\"address\":\"a\","
+                 "\"priority\":%d}",
+                 1 + l->sent % 3);
+        curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
+        long status = 0;
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 201) {
+            l->bad++;
+            l->last_bad = status;
+        }
+        l->sent++;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE) && t.tv_sec - t0.tv_sec < 30);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+void http_load_start(http_load_t *l, const char *base)
+{
+    memset(l, 0, sizeof(*l));
+    snprintf(l->url, sizeof(l->url), "%s/orders", base);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* here, not racing in the new thread */
+    if (pthread_create(&l->thread, NULL, load_main, l) != 0)
+        harness_fail("cannot start a load thread");
+}
+
+void http_load_stop(http_load_t *l)
+{
+    __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(l->thread, NULL);
+}
 
 bool harness_cpu_profile_running(const char *base)
 {

@@ -81,6 +81,20 @@ void http_fetch_start(http_fetch_t *f, const char *url);
 bool http_fetch_done(const http_fetch_t *f);
 void http_fetch_join(http_fetch_t *f);
 
+/* A bounded order load in a thread of its own (own curl handle; it never
+ * asserts): POSTs orders of priorities 1..3 to base/orders back to back
+ * until http_load_stop, or for 30 s at most, counting the answers other
+ * than 201 (status 0: a transport error). */
+typedef struct http_load {
+    char url[256];
+    int stop; /* atomic */
+    int sent, bad;
+    long last_bad;
+    pthread_t thread;
+} http_load_t;
+void http_load_start(http_load_t *l, const char *base);
+void http_load_stop(http_load_t *l);
+
 /* True while the /debug/pprof/ index at base counts a running CPU profile. */
 bool harness_cpu_profile_running(const char *base);
 

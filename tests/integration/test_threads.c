@@ -23,53 +23,6 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A bounded load loop: POSTs orders until stop or its deadline, counting
- * answers other than 201 (503 would be a full queue, not expected here). */
-typedef struct load {
-    server_t *s;
-    int stop; /* atomic */
-    int sent, bad;
-    long last_bad;
-    pthread_t thread;
-} load_t;
-
-static void *load_main(void *arg)
-{
-    load_t *l = arg;
-    int64_t deadline = now_ns() + 30 * 1000000000LL;
-    while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE) && now_ns() < deadline) {
-        char body[256];
-        snprintf(body, sizeof(body),
-                 "{\"id\":\"ld-%d-%d\",\"customer\":\"c\",\"amount\":5,\"items\":[\"i\"],"
-                 "\"address\":\"a\",\"priority\":%d}",
-                 (int)(now_ns() % 100000), l->sent, 1 + l->sent % 3);
-        http_resp_t r = http_post_json(harness_fmt("%s/orders", l->s->base), body);
-        if (r.status != 201) {
-            l->bad++;
-            l->last_bad = r.status;
-        }
-        http_free(&r);
-        l->sent++;
-    }
-    return NULL;
-}
-
-static void load_start(load_t *l, server_t *s)
-{
-    memset(l, 0, sizeof(*l));
-    l->s = s;
-    /* One request first: libcurl's global init happens in this thread. */
-    http_resp_t r = http_get(harness_fmt("%s/health", s->base));
-    http_free(&r);
-    pthread_create(&l->thread, NULL, load_main, l);
-}
-
-static void load_stop(load_t *l)
-{
-    __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(l->thread, NULL);
-}
-
 static server_t *start(void)
 {
     static const char *const args[] = {"--workers",      "4", "--work", "sleep", "--work-ms", "1",
@@ -80,10 +33,10 @@ static server_t *start(void)
 Test(threads, dump_of_loaded_orderd_lists_every_worker)
 {
     server_t *s = start();
-    load_t l;
-    load_start(&l, s);
+    http_load_t l;
+    http_load_start(&l, s->base);
     http_resp_t r = http_get(harness_fmt("%s/debug/pprof/goroutine?debug=2", s->base));
-    load_stop(&l);
+    http_load_stop(&l);
     cr_assert_eq(r.status, 200, "status %ld: %s", r.status, r.body);
     for (int i = 1; i <= WORKERS; i++) {
         char name[32];
@@ -147,8 +100,8 @@ Test(threads, proto_and_alias)
 Test(threads, dumps_during_load_never_break_requests)
 {
     server_t *s = start();
-    load_t l;
-    load_start(&l, s);
+    http_load_t l;
+    http_load_start(&l, s->base);
     int dumps = 0;
     int64_t deadline = now_ns() + 2 * 1000000000LL;
     while (now_ns() < deadline) {
@@ -157,7 +110,7 @@ Test(threads, dumps_during_load_never_break_requests)
         http_free(&r);
         dumps++;
     }
-    load_stop(&l);
+    http_load_stop(&l);
     cr_assert_gt(l.sent, 20, "the load loop should have sent orders (%d)", l.sent);
     cr_assert_eq(l.bad, 0, "%d of %d orders failed during %d dumps (last status %ld)", l.bad,
                  l.sent, dumps, l.last_bad);

@@ -20,30 +20,6 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-typedef struct load {
-    server_t *s;
-    int stop, sent, bad;
-    pthread_t thread;
-} load_t;
-
-static void *load_main(void *arg)
-{
-    load_t *l = arg;
-    int64_t deadline = now_ns() + 30 * 1000000000LL;
-    while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE) && now_ns() < deadline) {
-        char body[256];
-        snprintf(body, sizeof(body),
-                 "{\"id\":\"tr-%d\",\"customer\":\"c\",\"amount\":5,\"items\":[\"i\"],"
-                 "\"address\":\"a\",\"priority\":%d}",
-                 l->sent, 1 + l->sent % 3);
-        http_resp_t r = http_post_json(harness_fmt("%s/orders", l->s->base), body);
-        l->bad += r.status != 201;
-        http_free(&r);
-        l->sent++;
-    }
-    return NULL;
-}
-
 typedef struct span {
     int64_t tid;
     double ts, end;
@@ -94,14 +70,11 @@ Test(trace, orderd_under_load)
     static const char *const args[] = {"--workers",      "4", "--work", "none",
                                        "--http-threads", "2", NULL};
     server_t *s = server_start(args);
-    load_t l = {.s = s};
-    http_resp_t h = http_get(harness_fmt("%s/health", s->base));
-    http_free(&h);
-    pthread_create(&l.thread, NULL, load_main, &l);
+    http_load_t l;
+    http_load_start(&l, s->base);
 
     http_resp_t r = http_get(harness_fmt("%s/debug/pprof/trace?seconds=1", s->base));
-    __atomic_store_n(&l.stop, 1, __ATOMIC_RELEASE);
-    pthread_join(l.thread, NULL);
+    http_load_stop(&l);
     cr_assert_eq(r.status, 200, "status %ld: %.200s", r.status, r.body);
     cr_assert_eq(l.bad, 0, "%d orders failed while tracing", l.bad);
 
