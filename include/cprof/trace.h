@@ -119,6 +119,10 @@ int cprof_trace_write_json(const cprof_trace_t *t, FILE *out);
  * buffer chunk). */
 void cprof_trace_set_limit(size_t bytes);
 
+/* Stops the running trace and writes it as JSON into *out (malloc'ed, the
+ * caller's). 0, -EINVAL (no trace running), -ENOMEM. */
+int cprof_trace_stop_json(char **out, size_t *len);
+
 /* Records a whole window: start, sleep ns (EINTR-safe), stop, JSON. *out
  * malloc'ed. 0, -EBUSY, -ENOMEM. */
 int cprof_trace_record(int64_t ns, char **out, size_t *len);

@@ -217,6 +217,22 @@ void cprof_http_response_set_body(cprof_http_response_t *r, void *body, size_t l
     r->len = r->cap = len;
 }
 
+/* Room for n more bytes and a NUL in the body (doubling). 0 or -ENOMEM. */
+static int reserve(cprof_http_response_t *r, size_t n)
+{
+    if (r->len + n + 1 <= r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap : 256;
+    while (cap < r->len + n + 1)
+        cap *= 2;
+    char *b = realloc(r->body, cap);
+    if (!b)
+        return -ENOMEM;
+    r->body = b;
+    r->cap = cap;
+    return 0;
+}
+
 static int vappend(cprof_http_response_t *r, const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -225,16 +241,8 @@ static int vappend(cprof_http_response_t *r, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         return -EINVAL;
-    if (r->len + (size_t)n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 256;
-        while (cap < r->len + (size_t)n + 1)
-            cap *= 2;
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return -ENOMEM;
-        r->body = b;
-        r->cap = cap;
-    }
+    if (reserve(r, (size_t)n) != 0)
+        return -ENOMEM;
     vsnprintf(r->body + r->len, (size_t)n + 1, fmt, ap);
     r->len += (size_t)n;
     return 0;
@@ -720,16 +728,8 @@ int cprof_http_serve(const char *method, const char *path, const char *query, co
 
 static int append(cprof_http_response_t *r, const void *p, size_t n)
 {
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 256;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return -ENOMEM;
-        r->body = b;
-        r->cap = cap;
-    }
+    if (reserve(r, n) != 0)
+        return -ENOMEM;
     memcpy(r->body + r->len, p, n);
     r->len += n;
     r->body[r->len] = '\0';

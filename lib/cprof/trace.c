@@ -541,16 +541,11 @@ int cprof_trace_write_json(const cprof_trace_t *t, FILE *out)
     return ferror(out) ? -EIO : 0;
 }
 
-int cprof_trace_record(int64_t ns, char **out, size_t *len)
+int cprof_trace_stop_json(char **out, size_t *len)
 {
-    int rc = cprof_trace_start();
-    if (rc)
-        return rc;
-    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-        ;
     cprof_trace_t *t;
-    if ((rc = cprof_trace_stop(&t)) != 0)
+    int rc = cprof_trace_stop(&t);
+    if (rc)
         return rc;
     FILE *f = open_memstream(out, len);
     if (!f) {
@@ -566,4 +561,15 @@ int cprof_trace_record(int64_t ns, char **out, size_t *len)
         *out = NULL;
     }
     return rc;
+}
+
+int cprof_trace_record(int64_t ns, char **out, size_t *len)
+{
+    int rc = cprof_trace_start();
+    if (rc)
+        return rc;
+    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+        ;
+    return cprof_trace_stop_json(out, len);
 }

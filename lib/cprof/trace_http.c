@@ -22,27 +22,12 @@ static int work(cprof_http_response_t *r, void *arg)
     int64_t ns = *(int64_t *)arg;
     free(arg);
     cprof_http_response_sleep(r, ns);
-    cprof_trace_t *t;
-    int rc = cprof_trace_stop(&t);
-    if (rc)
-        return rc;
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        cprof_trace_free(t);
-        return -ENOMEM;
-    }
-    rc = cprof_trace_write_json(t, f);
-    if (fclose(f) != 0 && !rc)
-        rc = -ENOMEM;
-    cprof_trace_free(t);
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    cprof_http_response_set_body(r, text, len);
-    return 0;
+    int rc = cprof_trace_stop_json(&text, &len);
+    if (!rc)
+        cprof_http_response_set_body(r, text, len);
+    return rc;
 }
 
 static int serve_trace(const cprof_http_request_t *req, cprof_http_response_t *r)
