@@ -31,7 +31,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -170,17 +169,7 @@ static void init_once(void)
         G.init_err = -ENOMEM;
         return;
     }
-    /* backtrace() loads libgcc_s and initializes the unwinder on first use:
-     * do it here, never in the handler. */
-    void *warm[8];
-    backtrace(warm, 8);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_sigprof;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGPROF, &sa, NULL) != 0)
-        G.init_err = -errno;
+    G.init_err = cprof__signal_install(SIGPROF, on_sigprof);
 }
 
 int cprof_cpu_init(void)

@@ -20,7 +20,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -97,16 +96,7 @@ out:
 
 static void init_once(void)
 {
-    /* backtrace() loads libgcc_s on first use: never in the handler. */
-    void *warm[8];
-    backtrace(warm, 8);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_dump_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(cprof_threads_signal(), &sa, NULL) != 0)
-        init_err = -errno;
+    init_err = cprof__signal_install(cprof_threads_signal(), on_dump_signal);
 }
 
 static int64_t clock_ns(clockid_t c)

@@ -5,6 +5,7 @@
 
 #include "cprof/unwind_int.h"
 
+#include <errno.h>
 #include <execinfo.h>
 #include <stddef.h>
 #include <ucontext.h>
@@ -35,4 +36,13 @@ int cprof__signal_stack(const void *ucv, uint64_t *pcs, int max)
     for (int i = start; i < n && depth < max; i++)
         pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
     return depth;
+}
+
+int cprof__signal_install(int sig, void (*handler)(int, siginfo_t *, void *))
+{
+    void *warm[8];
+    backtrace(warm, 8);
+    struct sigaction sa = {.sa_sigaction = handler, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL) != 0 ? -errno : 0;
 }

@@ -4,6 +4,7 @@
 /* Internal: the stack of a thread interrupted by a signal, for the signal
  * handlers of the CPU profiler and the thread dump. */
 
+#include <signal.h>
 #include <stdint.h>
 
 /* Frames the handler and the kernel's signal trampoline may add above the
@@ -18,5 +19,10 @@
  * backtrace() has been called outside any handler (it loads libgcc_s on
  * first use); no allocation, no lock. max is at most 64. */
 int cprof__signal_stack(const void *ucontext, uint64_t *pcs, int max);
+
+/* Warms backtrace() up (it loads libgcc_s on first use: never in a
+ * handler) and installs handler for sig (SA_SIGINFO | SA_RESTART, nothing
+ * masked). 0 or -errno. Not async-signal-safe: call once, at init. */
+int cprof__signal_install(int sig, void (*handler)(int, siginfo_t *, void *));
 
 #endif
