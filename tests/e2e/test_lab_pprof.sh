@@ -7,12 +7,9 @@
 # with everything else passing; the reasons are printed. Any failure of what
 # did run is 1, a missing CPU profile included.
 set -uo pipefail
+. "$(dirname "$0")/lib/pprof.sh"
 cd "$(dirname "$0")/../.." || exit 1
 build=${ORDERD_BUILD:-build}
-command -v go >/dev/null || { echo "skip: go tool pprof (golang-go) is not installed"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export HOME="$tmp" GOCACHE="$tmp/gocache" GOPATH="$tmp/go"
 # A 64 KiB sampling interval gives the small run enough heap samples. The
 # task counts give each worker about half a CPU-second of work (the
 # optimized one is about ten times faster per task), so its CPU profile
@@ -66,10 +63,10 @@ fi
 # inlined function is listed with " (inline)").
 # Not under TSan, which runs a signal's handler at the thread's next safe
 # point: its stacks are not where the thread was.
-[ "${SANITIZE:-}" = thread ] && skipped+=("CPU stacks under SANITIZE=thread (TSan delays signal handlers)")
+signal_stacks_exact || skipped+=("CPU stacks under SANITIZE=thread (TSan delays signal handlers)")
 for w in bad optimized; do
     [ -s "$tmp/cpu-$w.prof" ] || continue # reported above
-    [ "${SANITIZE:-}" = thread ] && continue
+    signal_stacks_exact || continue
     cpu=$(go tool pprof -top -cum -nodecount=200 "$tmp/cpu-$w.prof" 2>&1)
     grep -q 'Type: cpu' <<<"$cpu" || { echo "FAIL: cpu-$w.prof is not a CPU profile"; fail=1; }
     missing=()

@@ -62,9 +62,7 @@ head -25 "$tmp/top.txt"
 go tool pprof -top -cum "$tmp/cpu.prof" >"$tmp/cum.txt" 2>/dev/null
 go tool pprof -raw "$tmp/cpu.prof" >"$tmp/raw.txt" 2>"$tmp/raw.err"
 check "-top reads the profile (Type: cpu)" grep -q '^Type: cpu' "$tmp/top.txt"
-# TSan runs a signal's handler at the thread's next safe point, so its
-# stacks are not where the thread was interrupted: names are not checked.
-if [ "${SANITIZE:-}" = thread ]; then
+if ! signal_stacks_exact; then
     echo "note: SANITIZE=thread: orderd's frames not checked (TSan delays signal handlers)"
 else
     check "-top shows post_order (request handling)" grep -qw post_order "$tmp/cum.txt"

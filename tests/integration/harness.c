@@ -289,6 +289,12 @@ void http_load_stop(http_load_t *l)
     pthread_join(l->thread, NULL);
 }
 
+bool harness_signal_stacks_exact(void)
+{
+    const char *san = getenv("SANITIZE");
+    return !san || strcmp(san, "thread") != 0;
+}
+
 bool harness_cpu_profile_running(const char *base)
 {
     http_resp_t r = http_get(harness_fmt("%s/debug/pprof/", base));

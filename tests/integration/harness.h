@@ -95,6 +95,12 @@ typedef struct http_load {
 void http_load_start(http_load_t *l, const char *base);
 void http_load_stop(http_load_t *l);
 
+/* False for servers built with TSan (SANITIZE=thread, set by `make test`):
+ * TSan runs an asynchronous signal's handler at the thread's next safe
+ * point, so stacks taken in signal handlers (CPU profiles, thread dumps)
+ * are not where the threads were. */
+bool harness_signal_stacks_exact(void);
+
 /* True while the /debug/pprof/ index at base counts a running CPU profile. */
 bool harness_cpu_profile_running(const char *base);
 

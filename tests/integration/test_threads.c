@@ -47,10 +47,7 @@ Test(threads, dump_of_loaded_orderd_lists_every_worker)
         const char *end = strstr(at, "\nthread ");
         size_t len = end ? (size_t)(end - at) : strlen(at);
         char *block = strndup(at, len);
-        /* TSan runs the dump's signal handler at the thread's next safe
-         * point, inside its own runtime: the stack is not the worker's. */
-        const char *san = getenv("SANITIZE");
-        if (!san || strcmp(san, "thread") != 0)
+        if (harness_signal_stacks_exact())
             cr_assert(strstr(block, "worker_main()\n\t") && strstr(block, "src/orderd/pool.c:"),
                       "worker-%d's stack is not symbolized:\n%s", i, block);
         free(block);

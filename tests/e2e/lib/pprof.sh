@@ -17,3 +17,9 @@ pprof_cleanup() {
 trap pprof_cleanup EXIT
 export HOME=$tmp/home GOCACHE=$tmp/gocache GOFLAGS= GOTOOLCHAIN=local PPROF_TMPDIR=$tmp/pprof
 mkdir -p "$HOME" "$tmp/work" "$PPROF_TMPDIR"
+
+# False (status 1) for builds with TSan (SANITIZE=thread, set by `make
+# test`): TSan runs an asynchronous signal's handler at the thread's next
+# safe point, so CPU-profile and thread-dump stacks are not where the
+# threads were.
+signal_stacks_exact() { [ "${SANITIZE:-}" != thread ]; }
