@@ -23,11 +23,13 @@ static const char order[] =
 static void start_background_profile(server_t *s, http_fetch_t *f, int seconds, http_resp_t *second)
 {
     http_fetch_start(f, harness_fmt("%s/debug/pprof/profile?seconds=%d", s->base, seconds));
+    /* 10 s at most (a sanitizer build on a busy machine starts slowly). */
     for (int i = 0; i < 2000 && !http_fetch_done(f); i++) {
         if (harness_cpu_profile_running(s->base)) {
             *second = http_get(harness_fmt("%s/debug/pprof/profile?seconds=0.05", s->base));
             return;
         }
+        harness_sleep_ms(5);
     }
     cr_assert_fail("the background profile never showed on the index (status %ld)", f->status);
 }
